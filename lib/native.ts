@@ -1,0 +1,68 @@
+// Loads the compiled addon. The node-gyp build (build/Release) is the
+// default; the cmake-js build (build-cmake/Release, with CUDA when it was
+// found) is used when it is the only one, or when CROSSROAD_BUILD=cmake.
+// CROSSROAD_NATIVE=/path/to/crossroad.node names a file directly.
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeTensorArg {
+  data: ArrayBufferView;
+  shape: readonly number[];
+  dtype: string;
+}
+
+export interface NativeInfo {
+  isa: string;
+  isas: string[];
+  threads: number;
+  physicalCores: number;
+  logicalCpus: number;
+  build?: string;
+  compiler: string;
+  cuda: {
+    built: boolean;
+    available: boolean;
+    runtimeVersion?: number;
+    devices: { index: number; name: string; computeCapability: string; totalMemory: number; multiprocessors: number }[];
+    reason?: string;
+  };
+}
+
+export interface NativeModule {
+  runSync(op: string, tensors: Record<string, NativeTensorArg | undefined>, attrs: Record<string, unknown>): void;
+  runAsync(op: string, tensors: Record<string, NativeTensorArg | undefined>, attrs: Record<string, unknown>): Promise<void>;
+  opNames(): string[];
+  info(): NativeInfo;
+  setNumThreads(n: number): void;
+  setIsa(name: string): void;
+  probe(kind: 'fma' | 'triad' | 'read', threads: number, megabytes?: number): { rate: number; seconds: number; threads: number };
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function candidates(): string[] {
+  const explicit = process.env.CROSSROAD_NATIVE;
+  if (explicit) return [resolve(explicit)];
+  const gyp = join(root, 'build', 'Release', 'crossroad.node');
+  const cmake = join(root, 'build-cmake', 'Release', 'crossroad.node');
+  return process.env.CROSSROAD_BUILD === 'cmake' ? [cmake] : [gyp, cmake];
+}
+
+function load(): { module: NativeModule; path: string } {
+  const require = createRequire(import.meta.url);
+  const tried = candidates();
+  for (const path of tried) {
+    if (existsSync(path)) return { module: require(path) as NativeModule, path };
+  }
+  throw new Error(
+    `crossroad: the native addon is not built (looked for ${tried.join(', ')}). ` +
+      'Run `npm install` (or `npm run build`) in the package folder.',
+  );
+}
+
+const loaded = load();
+export const native: NativeModule = loaded.module;
+export const nativePath: string = loaded.path;

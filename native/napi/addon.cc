@@ -1,0 +1,171 @@
+// The module's entry points. Kept thin: argument reading, error mapping and
+// the sync/async split live here; the math lives in native/cpu and native/ops.
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "../core/cpu_features.h"
+#include "../core/threadpool.h"
+#include "../cpu/kernels.h"
+#include "../ops/op_table.h"
+#include "../ops/probe.h"
+#include "executor.h"
+#include "marshal.h"
+
+#ifdef CR_WITH_CUDA
+#include "../cuda/device_info.h"
+#endif
+
+namespace cr::napi {
+
+namespace {
+
+const OpEntry& lookupOp(Napi::Env env, Napi::Value name) {
+  if (!name.IsString()) throw Napi::TypeError::New(env, "crossroad: op name must be a string");
+  const std::string op = name.As<Napi::String>().Utf8Value();
+  const OpEntry* entry = findOp(op);
+  if (entry == nullptr) throw Napi::TypeError::New(env, "crossroad: unknown op '" + op + "'");
+  return *entry;
+}
+
+// runSync(op, tensors, attrs): runs on the calling (JS) thread.
+Napi::Value RunSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const OpEntry& entry = lookupOp(env, info[0]);
+  if (!info[1].IsObject()) throw Napi::TypeError::New(env, std::string(entry.name) + ": tensors must be an object");
+  try {
+    OpCall call = marshalCall(env, entry.name, info[1].As<Napi::Object>(), info[2], nullptr);
+    entry.run(call);
+  } catch (...) {
+    rethrowAsJs(env, entry.name);
+  }
+  return env.Undefined();
+}
+
+// runAsync(op, tensors, attrs) → Promise<void>: runs on an executor thread.
+Napi::Value RunAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const OpEntry& entry = lookupOp(env, info[0]);
+  if (!info[1].IsObject()) throw Napi::TypeError::New(env, std::string(entry.name) + ": tensors must be an object");
+  auto job = std::make_unique<Job>(env);
+  job->op = entry.name;
+  try {
+    auto call = std::make_shared<OpCall>(marshalCall(env, entry.name, info[1].As<Napi::Object>(), info[2], &job->keepAlive));
+    OpFn run = entry.run;
+    job->work = [call, run] { run(*call); };
+  } catch (...) {
+    rethrowAsJs(env, entry.name);
+  }
+  return Executor::forEnv(env).submit(env, std::move(job));
+}
+
+Napi::Value OpNames(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const OpEntry* e = allOps(); e->name != nullptr; ++e) out.Set(i++, Napi::String::New(env, e->name));
+  return out;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("isa", Napi::String::New(env, cpu::kernels().isa));
+  Napi::Array isas = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (Isa isa : availableIsas()) isas.Set(i++, Napi::String::New(env, isaName(isa)));
+  out.Set("isas", isas);
+  out.Set("threads", Napi::Number::New(env, ThreadPool::instance().numThreads()));
+  out.Set("physicalCores", Napi::Number::New(env, physicalCoreCount()));
+  out.Set("logicalCpus", Napi::Number::New(env, logicalCpuCount()));
+#ifdef CR_BUILD_SYSTEM
+  out.Set("build", Napi::String::New(env, CR_BUILD_SYSTEM));
+#endif
+  out.Set("compiler", Napi::String::New(env, __VERSION__));
+
+  Napi::Object cuda = Napi::Object::New(env);
+#ifdef CR_WITH_CUDA
+  std::string error;
+  std::vector<cuda::DeviceInfo> devices = cuda::listDevices(&error);
+  cuda.Set("built", Napi::Boolean::New(env, true));
+  cuda.Set("runtimeVersion", Napi::Number::New(env, cuda::runtimeVersion()));
+  cuda.Set("available", Napi::Boolean::New(env, !devices.empty()));
+  Napi::Array list = Napi::Array::New(env);
+  for (size_t d = 0; d < devices.size(); ++d) {
+    Napi::Object dev = Napi::Object::New(env);
+    dev.Set("index", Napi::Number::New(env, devices[d].index));
+    dev.Set("name", Napi::String::New(env, devices[d].name));
+    dev.Set("computeCapability", Napi::String::New(env, std::to_string(devices[d].major) + "." + std::to_string(devices[d].minor)));
+    dev.Set("totalMemory", Napi::Number::New(env, static_cast<double>(devices[d].totalMemory)));
+    dev.Set("multiprocessors", Napi::Number::New(env, devices[d].multiprocessors));
+    list.Set(static_cast<uint32_t>(d), dev);
+  }
+  cuda.Set("devices", list);
+  if (!error.empty()) cuda.Set("reason", Napi::String::New(env, error));
+#else
+  cuda.Set("built", Napi::Boolean::New(env, false));
+  cuda.Set("available", Napi::Boolean::New(env, false));
+  cuda.Set("devices", Napi::Array::New(env));
+  cuda.Set("reason", Napi::String::New(env, "this build has no CUDA support (build with cmake-js where nvcc is installed)"));
+#endif
+  out.Set("cuda", cuda);
+  return out;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  ThreadPool::instance().setNumThreads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  Isa isa;
+  if (!parseIsa(name, &isa)) throw Napi::RangeError::New(env, "setIsa: isa must be 'scalar', 'avx2' or 'avx512', got '" + name + "'");
+  for (Isa available : availableIsas()) {
+    if (available == isa) {
+      cpu::selectKernels(static_cast<int>(isa));
+      return env.Undefined();
+    }
+  }
+  throw Napi::RangeError::New(env, "setIsa: '" + name + "' is not supported by this machine or build");
+}
+
+// probe(kind, threads, megabytes) → { rate, seconds, threads }
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    ProbeReport r = runProbe(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::Number>().Int32Value(),
+                             info[2].IsNumber() ? info[2].As<Napi::Number>().DoubleValue() : 256.0);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rate", r.rate);
+    out.Set("seconds", r.seconds);
+    out.Set("threads", r.threads);
+    return out;
+  } catch (...) {
+    rethrowAsJs(env, "probe");
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  std::string isaError;
+  const Isa isa = detectIsa(&isaError);
+  if (!isaError.empty()) throw Napi::RangeError::New(env, "crossroad: " + isaError);
+  cpu::selectKernels(static_cast<int>(isa));
+  exports.Set("runSync", Napi::Function::New(env, RunSync, "runSync"));
+  exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
+  exports.Set("opNames", Napi::Function::New(env, OpNames, "opNames"));
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace cr::napi
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return cr::napi::Init(env, exports); }
+NODE_API_MODULE(crossroad, InitModule)

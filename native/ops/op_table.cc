@@ -1,0 +1,24 @@
+#include "op_table.h"
+
+#include "ops.h"
+
+namespace cr {
+
+namespace {
+const OpEntry kOps[] = {
+    {"matmul", runMatmul},
+    {"linear", runLinear},
+    {nullptr, nullptr},
+};
+}  // namespace
+
+const OpEntry* allOps() { return kOps; }
+
+const OpEntry* findOp(const std::string& name) {
+  for (const OpEntry* e = kOps; e->name != nullptr; ++e) {
+    if (name == e->name) return e;
+  }
+  return nullptr;
+}
+
+}  // namespace cr
