@@ -18,13 +18,16 @@ export function shapeString(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** Rejects anything but a plain object of arguments, and names unknown keys (typos). */
+/**
+ * Rejects anything but a plain object of arguments, and names unknown keys
+ * (typos). `out` (caller-provided outputs) is allowed everywhere.
+ */
 export function checkArgs(op: string, args: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (typeof args !== 'object' || args === null || Array.isArray(args) || ArrayBuffer.isView(args) || args instanceof Tensor) {
     throw new TypeError(`${op}: expected one arguments object { ${allowed.join(', ')} }, got ${describe(args)}`);
   }
   for (const key of Object.keys(args)) {
-    if (!allowed.includes(key) && (args as Record<string, unknown>)[key] !== undefined) {
+    if (key !== 'out' && !allowed.includes(key) && (args as Record<string, unknown>)[key] !== undefined) {
       throw new TypeError(`${op}: unknown argument '${key}' (expected some of: ${allowed.join(', ')})`);
     }
   }

@@ -14,7 +14,7 @@ import {
   optionalTensor,
   shapeString,
 } from '../validate.js';
-import { defineOp, output } from './registry.js';
+import { defineOp } from './registry.js';
 
 export interface MatmulArgs {
   /** [..., M, K] float32 */
@@ -22,6 +22,7 @@ export interface MatmulArgs {
   /** [K, N], or [N, K] with transB; float32, bfloat16 or float16 */
   b: Tensor;
   transB?: boolean;
+  out?: { y?: Tensor };
 }
 
 export interface LinearArgs {
@@ -31,13 +32,14 @@ export interface LinearArgs {
   weight: Tensor;
   /** [out] float32 */
   bias?: Tensor;
+  out?: { y?: Tensor };
 }
 
 export const WEIGHT_DTYPES = ['float32', 'bfloat16', 'float16'] as const;
 
 export const matmul = defineOp<MatmulArgs, { y: Tensor }>({
   name: 'matmul',
-  prepare(args) {
+  prepare(args, output) {
     const op = 'matmul';
     checkArgs(op, args, ['a', 'b', 'transB']);
     const a = expectTensor(op, 'a', args.a);
@@ -56,14 +58,14 @@ export const matmul = defineOp<MatmulArgs, { y: Tensor }>({
       throw new RangeError(`${op}: b must have shape ${want} to match a ${shapeString(a.shape)}, got ${shapeString(b.shape)}`);
     }
     const N = transB ? b.shape[0]! : b.shape[1]!;
-    const y = output([...a.shape.slice(0, -1), N]);
+    const y = output('y', [...a.shape.slice(0, -1), N]);
     return { tensors: { a, b, y }, attrs: { transB }, result: { y } };
   },
 });
 
 export const linear = defineOp<LinearArgs, { y: Tensor }>({
   name: 'linear',
-  prepare(args) {
+  prepare(args, output) {
     const op = 'linear';
     checkArgs(op, args, ['x', 'weight', 'bias']);
     const x = expectTensor(op, 'x', args.x);
@@ -84,7 +86,7 @@ export const linear = defineOp<LinearArgs, { y: Tensor }>({
       expectDType(op, 'bias', bias, ['float32']);
       expectShape(op, 'bias', bias, [outFeatures], '[out]');
     }
-    const y = output([...x.shape.slice(0, -1), outFeatures]);
+    const y = output('y', [...x.shape.slice(0, -1), outFeatures]);
     return { tensors: { x, weight, bias, y }, result: { y } };
   },
 });

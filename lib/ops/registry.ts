@@ -2,11 +2,16 @@
 // step that validates the arguments and allocates the outputs; from it come
 // both `ops.NAME(args)` (a Promise; the kernel runs on native threads while
 // the inputs are kept alive) and `ops.NAMESync(args)`.
+//
+// Every op also takes `out: { name: Tensor }`: outputs to write into instead
+// of allocating new ones (a decode loop can reuse its buffers). They must have
+// exactly the output's shape and dtype and must not overlap any input.
 
 import { native, type NativeTensorArg } from '../native.js';
 import { config } from '../config.js';
 import { Tensor } from '../tensor.js';
 import { allocate, type DType } from '../dtype.js';
+import { describe, shapeString } from '../validate.js';
 
 export interface Prepared<R> {
   /** Inputs and outputs by the names the native op reads. */
@@ -17,24 +22,29 @@ export interface Prepared<R> {
   result: R;
 }
 
+/** Returns the output tensor `name`: the caller's `out[name]`, or a new one. */
+export type OutputAllocator = (name: string, shape: readonly number[], dtype?: DType) => Tensor;
+
 export interface OpDefinition<A, R> {
   name: string;
-  prepare(args: A): Prepared<R>;
+  prepare(args: A, output: OutputAllocator): Prepared<R>;
 }
 
 export interface Op<A, R> {
   name: string;
   run(args: A): Promise<R>;
   runSync(args: A): R;
+  /** Validates and allocates without running the kernel (used by layers that batch ops). */
+  prepare(args: A): Prepared<R>;
 }
 
-/** A new output tensor (poisoned with NaN when config.poisonOutputs is on). */
-export function output(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+/** A new tensor for an op's output (poisoned with NaN when config.poisonOutputs is on). */
+export function newOutput(shape: readonly number[], dtype: DType = 'float32'): Tensor {
   let data;
   try {
     data = allocate(dtype, shape.reduce((p, d) => p * d, 1));
   } catch (e) {
-    throw new RangeError(`cannot allocate an output of shape [${shape.join(', ')}]: ${(e as Error).message}`);
+    throw new RangeError(`cannot allocate an output of shape ${shapeString(shape)}: ${(e as Error).message}`);
   }
   if (config.poisonOutputs) {
     if (dtype === 'float32') (data as Float32Array).fill(NaN);
@@ -42,6 +52,57 @@ export function output(shape: readonly number[], dtype: DType = 'float32'): Tens
     else (data as Int32Array).fill(-2147483648);
   }
   return new Tensor(data, shape, dtype);
+}
+
+function byteRange(t: Tensor): [ArrayBufferLike, number, number] {
+  return [t.data.buffer, t.data.byteOffset, t.data.byteOffset + t.data.byteLength];
+}
+
+function overlaps(a: Tensor, b: Tensor): boolean {
+  const [bufA, startA, endA] = byteRange(a);
+  const [bufB, startB, endB] = byteRange(b);
+  return bufA === bufB && startA < endB && startB < endA;
+}
+
+function prepareWithOutputs<A, R>(name: string, prepare: OpDefinition<A, R>['prepare'], args: A): Prepared<R> {
+  const provided = (args as { out?: unknown } | null | undefined)?.out;
+  if (provided !== undefined && (typeof provided !== 'object' || provided === null || provided instanceof Tensor)) {
+    throw new TypeError(`${name}: out must be an object of output tensors, e.g. { y: tensor }, got ${describe(provided)}`);
+  }
+  const given = (provided ?? {}) as Record<string, unknown>;
+  const outputs = new Map<string, Tensor>();
+  const allocator: OutputAllocator = (outName, shape, dtype = 'float32') => {
+    const t = given[outName];
+    let result: Tensor;
+    if (t === undefined) {
+      result = newOutput(shape, dtype);
+    } else {
+      if (!(t instanceof Tensor)) throw new TypeError(`${name}: out.${outName} must be a Tensor, got ${describe(t)}`);
+      if (t.dtype !== dtype) throw new TypeError(`${name}: out.${outName} must be ${dtype}, got ${t.dtype}`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new RangeError(`${name}: out.${outName} must have shape ${shapeString(shape)}, got ${shapeString(t.shape)}`);
+      }
+      result = t;
+    }
+    outputs.set(outName, result);
+    return result;
+  };
+  const prepared = prepare(args, allocator);
+  for (const outName of Object.keys(given)) {
+    if (given[outName] !== undefined && !outputs.has(outName)) {
+      throw new TypeError(`${name}: out.${outName} is not an output of this call (outputs: ${[...outputs.keys()].join(', ') || 'none'})`);
+    }
+  }
+  if (provided !== undefined) {
+    const inputs = Object.entries(prepared.tensors).filter(([n, t]) => t !== undefined && !outputs.has(n)) as [string, Tensor][];
+    for (const [outName, out] of outputs) {
+      if (given[outName] === undefined) continue;
+      for (const [inName, input] of inputs) {
+        if (overlaps(out, input)) throw new RangeError(`${name}: out.${outName} overlaps the memory of input ${inName}`);
+      }
+    }
+  }
+  return prepared;
 }
 
 function nativeArgs(prepared: Prepared<unknown>): [Record<string, NativeTensorArg>, Record<string, unknown>] {
@@ -57,16 +118,19 @@ export function defineOp<A, R>(definition: OpDefinition<A, R>): Op<A, R> {
   return {
     name,
     async run(args: A): Promise<R> {
-      const prepared = prepare(args);
+      const prepared = prepareWithOutputs(name, prepare, args);
       const [tensors, attrs] = nativeArgs(prepared);
       await native.runAsync(name, tensors, attrs);
       return prepared.result;
     },
     runSync(args: A): R {
-      const prepared = prepare(args);
+      const prepared = prepareWithOutputs(name, prepare, args);
       const [tensors, attrs] = nativeArgs(prepared);
       native.runSync(name, tensors, attrs);
       return prepared.result;
+    },
+    prepare(args: A): Prepared<R> {
+      return prepareWithOutputs(name, prepare, args);
     },
   };
 }

@@ -4,6 +4,10 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace cr {
 
 namespace {
@@ -15,6 +19,20 @@ struct LocalArenaHolder {
   Arena* arena = nullptr;
   ~LocalArenaHolder() { delete arena; }
 };
+// Blocks of 2 MB and more are aligned to 2 MB and offered to the kernel as
+// huge pages: packed GEMM panels are walked with large strides, and 4 KB
+// pages would cost a TLB miss every few rows.
+constexpr size_t kHugePage = size_t(2) << 20;
+void* allocateBlock(size_t size) {
+  const bool huge = size >= kHugePage;
+  const size_t rounded = huge ? (size + kHugePage - 1) & ~(kHugePage - 1) : size;
+  void* data = std::aligned_alloc(huge ? kHugePage : kAlign, rounded);
+  if (data == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(data, rounded, MADV_HUGEPAGE);
+#endif
+  return data;
+}
 }  // namespace
 
 Arena& Arena::local() {
@@ -41,8 +59,7 @@ void* Arena::allocate(size_t bytes) {
     used_ = b.base + b.size;  // the tail of this block is too small: skip it
   }
   const size_t size = std::max(alignUp(bytes), std::max(kMinBlock, capacity_));
-  void* data = std::aligned_alloc(kAlign, size);
-  if (data == nullptr) throw std::bad_alloc();
+  void* data = allocateBlock(size);
   const size_t base = blocks_.empty() ? 0 : blocks_.back().base + blocks_.back().size;
   blocks_.push_back({static_cast<char*>(data), base, size});
   capacity_ += size;
@@ -59,8 +76,12 @@ void Arena::reset(size_t mark) {
     blocks_.clear();
     const size_t size = capacity_;
     capacity_ = 0;
-    void* data = std::aligned_alloc(kAlign, size);
-    if (data == nullptr) return;  // stays empty; the next allocate grows again
+    void* data = nullptr;
+    try {
+      data = allocateBlock(size);
+    } catch (const std::bad_alloc&) {
+      return;  // stays empty; the next allocate grows again
+    }
     blocks_.push_back({static_cast<char*>(data), 0, size});
     capacity_ = size;
   }

@@ -26,13 +26,13 @@ namespace {
 
 #if defined(CR_ISA_AVX512)
 constexpr int MR = 8, NV = 2;  // 16 zmm accumulators: enough to cover FMA latency, few loads per FMA
-constexpr int64_t KC = 256, MC = 128;
+constexpr int64_t KC = 512, MC = 80;
 #elif defined(CR_ISA_AVX2)
 constexpr int MR = 6, NV = 2;  // 12 ymm accumulators + 2 for B + 1 broadcast
-constexpr int64_t KC = 256, MC = 120;
+constexpr int64_t KC = 512, MC = 96;
 #else
 constexpr int MR = 4, NV = 4;  // scalar: 16 accumulators the compiler may vectorise
-constexpr int64_t KC = 256, MC = 64;
+constexpr int64_t KC = 512, MC = 64;
 #endif
 constexpr int NR = NV * kLanes;
 // Bound on the shared packed B block, so it stays in the last-level cache.
@@ -47,6 +47,13 @@ static inline void microKernel(int64_t kc, const float* __restrict Ap, const flo
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = vzero();
+  }
+  // The C tile is read-modified-written once per KC block, long after it was
+  // last touched: start bringing it in now so the update at the end doesn't stall.
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(C + i * ldc, 1, 3);
+    __builtin_prefetch(C + i * ldc + NR - 1, 1, 3);
   }
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
@@ -211,7 +218,9 @@ void gemmPacked(const GemmArgs& g) {
   const int64_t M = g.M, N = g.N, K = g.K;
   const int64_t panels = (N + NR - 1) / NR;
   // The shared B block: all of N at once when it fits, else column blocks.
-  const int64_t kcMax = std::min<int64_t>(K, KC);
+  // Equal K blocks (768 = 2 × 384, not 512 + 256): every block amortises its C update equally.
+  const int64_t kBlocks = (K + KC - 1) / KC;
+  const int64_t kcMax = std::min<int64_t>(K, ((K + kBlocks - 1) / kBlocks + 7) / 8 * 8);
   const int64_t ncPanels = std::max<int64_t>(1, std::min<int64_t>(panels, kMaxBBlockFloats / (kcMax * NR)));
   ScratchScope scratch;
   float* Bp = scratch.allocate<float>(static_cast<size_t>(kcMax * ncPanels * NR));
@@ -231,8 +240,8 @@ void gemmPacked(const GemmArgs& g) {
 
     for (int64_t jc = 0; jc < panels; jc += ncPanels) {
       const int64_t jcPanels = std::min(ncPanels, panels - jc);
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = std::min<int64_t>(KC, K - pc);
+      for (int64_t pc = 0; pc < K; pc += kcMax) {
+        const int64_t kc = std::min<int64_t>(kcMax, K - pc);
         // Pack this B block cooperatively.
         for (int64_t p = tid; p < jcPanels; p += nthreads) {
           packBPanel(g, pc, kc, (jc + p) * NR, Bp + p * kc * NR);

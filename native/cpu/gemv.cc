@@ -32,40 +32,47 @@ static inline void storeOut(const GemmArgs& g, int64_t m, int64_t n, float value
   *out = g.accumulate ? *out + value : value;
 }
 
-// transB: y[m][n] = Σ_k A[m][k] · B[n][k]. R rows of B at a time, each dotted
-// with all M rows of A: M·R vector accumulators, R independent read streams.
-template <int M, int R, DType T>
+// transB: y[m][n] = Σ_k A[m][k] · B[n][k]. One row of B at a time, read
+// front to back, so the whole weight matrix is a single sequential stream
+// (rows of a few KB are too short for the prefetcher to ramp up on several
+// at once). U independent accumulators per row of A hide the FMA latency.
+template <int M, int U, DType T>
 static void dotRows(const GemmArgs& g, int64_t n0, int64_t n1) {
   const int64_t K = g.K;
+  constexpr int64_t step = U * kLanes;
+  const int64_t kUnrolled = K - K % step;
   const int64_t kFull = K - K % kLanes;
-  int64_t n = n0;
-  for (; n + R <= n1; n += R) {
-    Vec acc[M][R];
+  for (int64_t n = n0; n < n1; ++n) {
+    const int64_t row = n * g.ldb;
+    Vec acc[M][U];
 #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) {
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[m][r] = vzero();
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) acc[m][u] = vzero();
     }
-    for (int64_t k = 0; k < kFull; k += kLanes) {
+    for (int64_t k = 0; k < kUnrolled; k += step) {
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        const Vec b = loadB<T>(g.B, row + k + u * kLanes);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        const Vec b = loadB<T>(g.B, (n + r) * g.ldb + k);
-#pragma GCC unroll 8
-        for (int m = 0; m < M; ++m) acc[m][r] = vfma(vload(g.A + m * g.lda + k), b, acc[m][r]);
+        for (int m = 0; m < M; ++m) acc[m][u] = vfma(vload(g.A + m * g.lda + k + u * kLanes), b, acc[m][u]);
       }
+    }
+    for (int64_t k = kUnrolled; k < kFull; k += kLanes) {
+      const Vec b = loadB<T>(g.B, row + k);
+      for (int m = 0; m < M; ++m) acc[m][0] = vfma(vload(g.A + m * g.lda + k), b, acc[m][0]);
     }
     if (kFull < K) {
       const int tail = static_cast<int>(K - kFull);
-      for (int r = 0; r < R; ++r) {
-        const Vec b = loadBPartial<T>(g.B, (n + r) * g.ldb + kFull, tail);
-        for (int m = 0; m < M; ++m) acc[m][r] = vfma(vloadPartial(g.A + m * g.lda + kFull, tail), b, acc[m][r]);
-      }
+      const Vec b = loadBPartial<T>(g.B, row + kFull, tail);
+      for (int m = 0; m < M; ++m) acc[m][0] = vfma(vloadPartial(g.A + m * g.lda + kFull, tail), b, acc[m][0]);
     }
     for (int m = 0; m < M; ++m) {
-      for (int r = 0; r < R; ++r) storeOut(g, m, n + r, vreduceAdd(acc[m][r]));
+      Vec sum = acc[m][0];
+      for (int u = 1; u < U; ++u) sum += acc[m][u];
+      storeOut(g, m, n, vreduceAdd(sum));
     }
   }
-  if (n < n1) dotRows<M, 1, T>(g, n, n1);
 }
 
 // Not transposed: y[m][cols] = Σ_k A[m][k] · B[k][cols]. A block of NV
@@ -119,8 +126,8 @@ static void axpyColumns(const GemmArgs& g, int64_t c0, int64_t c1) {
 template <int M, DType T>
 static void runRange(const GemmArgs& g, int64_t n0, int64_t n1) {
   if (g.transB) {
-    constexpr int R = M == 1 ? 4 : M <= 2 ? 4 : M <= 4 ? 2 : 1;
-    dotRows<M, R, T>(g, n0, n1);
+    constexpr int U = M <= 2 ? 4 : M <= 4 ? 3 : 2;
+    dotRows<M, U, T>(g, n0, n1);
   } else {
 #if defined(CR_ISA_AVX2)
     constexpr int NV = M <= 2 ? 4 : M <= 4 ? 2 : 1;
