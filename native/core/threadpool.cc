@@ -121,7 +121,9 @@ struct ThreadPool::Impl {
 
   void workerLoop(int index) {
     std::atomic<uint64_t>& ticket = slots[index].ticket;
-    uint64_t seen = ticket.load(std::memory_order_acquire);
+    // Slots start at 0 and tickets are never 0: a region handed out before
+    // this thread got going is still seen as new.
+    uint64_t seen = 0;
     for (;;) {
       auto start = std::chrono::steady_clock::now();
       for (int i = 0; ticket.load(std::memory_order_acquire) == seen && !stop.load(std::memory_order_relaxed); ++i) {
