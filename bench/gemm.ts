@@ -10,7 +10,7 @@
 
 import { Tensor, ops, setNumThreads } from '../lib/index.js';
 import { buildModel, createSession, loadOrt, OnnxType, type Ort, type OrtSession, type OrtTensor } from './peers/onnx.js';
-import { machineDescription, measureLimits, pct, printTable, timeAsync, timeSync, writeResults, type Timing } from './harness.js';
+import { machineDescription, measureLimits, pct, printTable, timeInterleaved, writeResults, type Timing } from './harness.js';
 
 interface Shape {
   M: number;
@@ -30,7 +30,7 @@ const SHAPES: Shape[] = [
 ];
 
 // Enough weight copies to exceed the last-level cache several times over.
-const ROTATE_BYTES = 160e6;
+const ROTATE_BYTES = 512e6;
 
 function weightCopies(shape: Shape): number {
   if (shape.bound === 'compute') return 1;
@@ -94,22 +94,23 @@ export async function runGemmBench(args: string[]): Promise<void> {
         if (decode) await ops.linear({ x: a, weight: nextWeight(), out: { y } });
         else await ops.matmul({ a, b: nextWeight(), out: { y } });
       };
-      const ours = timeSync(runSync, timing);
-      const oursAsync = await timeAsync(runAsync, timing);
-
-      let peer: Timing | undefined;
+      let ortRun: (() => Promise<unknown>) | undefined;
       if (ort) {
         // onnxruntime takes [K, N] for MatMul: give it the transposed weights for the decode shapes.
-        const peerWeights = shape.bound === 'memory' ? weights.map((w) => transpose(w.toFloat32())) : weights;
+        const peerWeights = decode ? weights.map((w) => transpose(w.toFloat32())) : weights;
         const sessions = await ortSessions(ort, shape, peerWeights, threads);
         const feed: Record<string, OrtTensor> = { a: new ort.Tensor('float32', a.data, [M, K]) };
         let s = 0;
-        peer = await timeAsync(async () => {
+        ortRun = () => {
           const session = sessions[s]!;
           s = (s + 1) % sessions.length;
-          await session.run(feed);
-        }, timing);
+          return session.run(feed);
+        };
       }
+      // All contestants alternate run by run, so drifts in machine speed hit them alike.
+      const timings = await timeInterleaved(ortRun ? [runSync, runAsync, ortRun] : [runSync, runAsync], timing);
+      const [ours, oursAsync] = timings as [Timing, Timing];
+      const peer: Timing | undefined = timings[2];
 
       const label = `(${M}, ${K}, ${N})${shape.weights === 'bfloat16' ? ' bf16' : ''}`;
       const entry: Record<string, unknown> = {
@@ -124,7 +125,7 @@ export async function runGemmBench(args: string[]): Promise<void> {
         entry.percentOfPeak = gflops / limits.fmaGflops[threads]!;
         entry.onnxruntimeGflops = peer ? peerGflops : null;
         entry.ratioToOnnxruntime = peer ? peer.median / oursAsync.median : null;
-        rows.push([label, threads, (ours.median * 1e3).toFixed(2), `${gflops.toFixed(0)} GFLOP/s`, pct(gflops / limits.fmaGflops[threads]!),
+        rows.push([label, String(threads), (ours.median * 1e3).toFixed(2), `${gflops.toFixed(0)} GFLOP/s`, pct(gflops / limits.fmaGflops[threads]!),
           peer ? `${peerGflops.toFixed(0)} GFLOP/s` : 'n/a', peer ? `${(peer.median / oursAsync.median).toFixed(2)}×` : 'n/a']);
       } else {
         const bytes = weightBytes + 4 * (M * K + M * N);
@@ -134,7 +135,7 @@ export async function runGemmBench(args: string[]): Promise<void> {
         entry.percentOfReadBandwidth = gbs / limits.readGBs[threads]!;
         entry.onnxruntimeGBs = peer ? peerGbs : null;
         entry.ratioToOnnxruntime = peer ? peer.median / oursAsync.median : null;
-        rows.push([label, threads, (ours.median * 1e3).toFixed(3), `${gbs.toFixed(1)} GB/s`, pct(gbs / limits.readGBs[threads]!),
+        rows.push([label, String(threads), (ours.median * 1e3).toFixed(3), `${gbs.toFixed(1)} GB/s`, pct(gbs / limits.readGBs[threads]!),
           peer ? `${peerGbs.toFixed(1)} GB/s (f32)` : 'n/a', peer ? `${(peer.median / oursAsync.median).toFixed(2)}×` : 'n/a']);
       }
       results.push(entry);

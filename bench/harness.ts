@@ -61,6 +61,27 @@ export async function timeAsync(fn: () => Promise<unknown>, options: TimeOptions
   return summarise(samples);
 }
 
+/**
+ * Times several async contestants by alternating one run of each, so a
+ * machine whose speed drifts (shared hosts) treats them alike.
+ */
+export async function timeInterleaved(fns: (() => unknown)[], options: TimeOptions = {}): Promise<Timing[]> {
+  const { minRuns = 7, minSeconds = 0.5, maxRuns = 200, warmup = 2 } = options;
+  for (let i = 0; i < warmup; i++) for (const fn of fns) await fn();
+  const samples: number[][] = fns.map(() => []);
+  const start = performance.now();
+  let runs = 0;
+  while (runs < minRuns || (performance.now() - start < minSeconds * 1000 * fns.length && runs < maxRuns)) {
+    for (let j = 0; j < fns.length; j++) {
+      const t0 = performance.now();
+      await fns[j]!();
+      samples[j]!.push((performance.now() - t0) / 1000);
+    }
+    runs++;
+  }
+  return samples.map(summarise);
+}
+
 export interface MachineLimits {
   /** float32 FMA GFLOP/s by thread count */
   fmaGflops: Record<number, number>;

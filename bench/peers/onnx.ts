@@ -183,7 +183,12 @@ export async function loadOrt(): Promise<OrtLoad> {
   }
 }
 
-/** A session pinned to `threads` intra-op threads, sequential execution, all graph optimisations. */
+/**
+ * A session pinned to `threads` intra-op threads, sequential execution, all
+ * graph optimisations. Its threads do not spin between runs: the benchmarks
+ * alternate crossroad and onnxruntime run by run, and spinning threads of
+ * one would steal the cores of the other.
+ */
 export async function createSession(ort: Ort, model: Uint8Array, threads: number): Promise<OrtSession> {
   return ort.InferenceSession.create(model, {
     intraOpNumThreads: threads,
@@ -191,5 +196,6 @@ export async function createSession(ort: Ort, model: Uint8Array, threads: number
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
     executionProviders: ['cpu'],
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   });
 }

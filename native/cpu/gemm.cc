@@ -35,8 +35,9 @@ constexpr int MR = 4, NV = 4;  // scalar: 16 accumulators the compiler may vecto
 constexpr int64_t KC = 512, MC = 64;
 #endif
 constexpr int NR = NV * kLanes;
+static_assert(MC % MR == 0, "row blocks are whole micro-panels");
 // Bound on the shared packed B block, so it stays in the last-level cache.
-constexpr int64_t kMaxBBlockFloats = int64_t(1) << 20;
+constexpr int64_t kMaxBBlockFloats = int64_t(2) << 20;
 
 // C tile += (or =) Ap · Bp over kc; the tile is MR × NR unless at an edge.
 // `bias` (length ≥ nr) is added when non-null; `add` keeps what C held.
@@ -221,7 +222,10 @@ void gemmPacked(const GemmArgs& g) {
   // Equal K blocks (768 = 2 × 384, not 512 + 256): every block amortises its C update equally.
   const int64_t kBlocks = (K + KC - 1) / KC;
   const int64_t kcMax = std::min<int64_t>(K, ((K + kBlocks - 1) / kBlocks + 7) / 8 * 8);
-  const int64_t ncPanels = std::max<int64_t>(1, std::min<int64_t>(panels, kMaxBBlockFloats / (kcMax * NR)));
+  // Equal column blocks too: 96 panels in blocks of at most 85 are 2 × 48, not 85 + 11.
+  const int64_t ncLimit = std::max<int64_t>(1, std::min<int64_t>(panels, kMaxBBlockFloats / (kcMax * NR)));
+  const int64_t colBlocks = (panels + ncLimit - 1) / ncLimit;
+  const int64_t ncPanels = (panels + colBlocks - 1) / colBlocks;
   ScratchScope scratch;
   float* Bp = scratch.allocate<float>(static_cast<size_t>(kcMax * ncPanels * NR));
 
@@ -258,9 +262,13 @@ void gemmPacked(const GemmArgs& g) {
           colBegin = jcPanels * tid / nthreads;
           colEnd = jcPanels * (tid + 1) / nthreads;
         }
-        for (int64_t ip = rowBegin; ip < rowEnd; ip += MC / MR) {
+        // Equal row blocks of at most MC rows (256 rows = 4 × 64, not 3 × 80 + 16).
+        const int64_t myPanels = rowEnd - rowBegin;
+        const int64_t rowBlocks = (myPanels * MR + MC - 1) / MC;
+        const int64_t blockPanels = rowBlocks > 0 ? (myPanels + rowBlocks - 1) / rowBlocks : 1;
+        for (int64_t ip = rowBegin; ip < rowEnd; ip += blockPanels) {
           const int64_t i0 = ip * MR;
-          const int64_t mc = std::min<int64_t>(std::min<int64_t>(MC, (rowEnd - ip) * MR), M - i0);
+          const int64_t mc = std::min<int64_t>(std::min<int64_t>(blockPanels, rowEnd - ip) * MR, M - i0);
           packA(g.A + i0 * g.lda + pc, g.lda, mc, kc, Ap);
           for (int64_t p = colBegin; p < colEnd; ++p) {
             const int64_t j0 = (jc + p) * NR;
