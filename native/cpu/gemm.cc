@@ -15,12 +15,9 @@
 
 #include "../core/arena.h"
 #include "../core/threadpool.h"
-#include "kernels.h"
-#include "simd.h"
+#include "gemm.h"
 
 namespace cr::cpu::CR_ISA {
-
-void gemv(const GemmArgs& args);
 
 namespace {
 

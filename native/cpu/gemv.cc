@@ -6,8 +6,7 @@
 #include <cstdint>
 
 #include "../core/threadpool.h"
-#include "kernels.h"
-#include "simd.h"
+#include "gemm.h"
 
 namespace cr::cpu::CR_ISA {
 

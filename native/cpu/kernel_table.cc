@@ -1,27 +1,33 @@
 // The kernel table of one instruction set (this file is compiled once per set).
+// Each kernel family declares its entry points in its own header; one line per
+// kernel below puts it in the table.
+#include "gemm.h"
 #include "kernels.h"
 #include "simd.h"
 
 namespace cr::cpu::CR_ISA {
 
-void gemm(const GemmArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
 
-extern const Kernels table;
-const Kernels table = {
+static Kernels makeTable() {
+  Kernels k{};
 #if defined(CR_ISA_AVX512)
-    "avx512",
+  k.isa = "avx512";
 #elif defined(CR_ISA_AVX2)
-    "avx2",
+  k.isa = "avx2";
 #else
-    "scalar",
+  k.isa = "scalar";
 #endif
-    &gemm,
-    &probeFma,
-    &probeTriad,
-    &probeRead,
-};
+  k.gemm = &gemm;
+  k.probeFma = &probeFma;
+  k.probeTriad = &probeTriad;
+  k.probeRead = &probeRead;
+  return k;
+}
+
+extern const Kernels table;
+const Kernels table = makeTable();
 
 }  // namespace cr::cpu::CR_ISA
