@@ -6,7 +6,7 @@ import { native, nativePath, type NativeInfo } from './native.js';
 export { Tensor, MAX_TENSOR_ELEMENTS, MAX_RANK, type RandnOptions } from './tensor.js';
 export type { DType } from './dtype.js';
 export { Rng } from './random.js';
-export { ops, opNames, type Ops } from './ops/index.js';
+export { ops, opNames, immediate, OpBatch, type Ops, type OpRunner } from './ops/index.js';
 export { configure, type Config } from './config.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };

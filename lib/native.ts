@@ -34,6 +34,8 @@ export interface NativeInfo {
 export interface NativeModule {
   runSync(op: string, tensors: Record<string, NativeTensorArg | undefined>, attrs: Record<string, unknown>): void;
   runAsync(op: string, tensors: Record<string, NativeTensorArg | undefined>, attrs: Record<string, unknown>): Promise<void>;
+  runBatchSync(calls: [string, Record<string, NativeTensorArg | undefined>, Record<string, unknown>][]): void;
+  runBatchAsync(calls: [string, Record<string, NativeTensorArg | undefined>, Record<string, unknown>][]): Promise<void>;
   opNames(): string[];
   info(): NativeInfo;
   setNumThreads(n: number): void;

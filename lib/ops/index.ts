@@ -1,11 +1,23 @@
 // The op table: every op once, exposed as ops.NAME (Promise) and ops.NAMESync.
 
-import type { Op } from './registry.js';
+import { native, type NativeTensorArg } from '../native.js';
+import { nativeArgs, type Op } from './registry.js';
 import { linear, matmul } from './matmul.js';
+import { elementwise } from './elementwise.js';
+import { layerNorm, rmsNorm } from './norm.js';
+import { softmax } from './softmax.js';
+import { rope } from './rope.js';
+import { embedding } from './embedding.js';
 
 const table = {
   matmul,
   linear,
+  elementwise,
+  rmsNorm,
+  layerNorm,
+  softmax,
+  rope,
+  embedding,
 };
 
 type Table = typeof table;
@@ -26,7 +38,61 @@ function build(): Ops {
 }
 
 export const ops: Ops = build();
+
+/** Every op in its synchronous shape: what layer code is written against. */
+export type OpRunner = { [K in keyof Table]: (args: ArgsOf<Table[K]>) => ResultOf<Table[K]> };
+
+/** Runs each op immediately (the sync forms). */
+export const immediate: OpRunner = Object.freeze(
+  Object.fromEntries(Object.entries(table).map(([name, op]) => [name, (args: unknown) => (op as Op<unknown, unknown>).runSync(args)])),
+) as OpRunner;
+
+/**
+ * Records ops to run later, in order, as one native job: a layer's forward
+ * pass written against `batch.ops` costs one trip to the native threads
+ * instead of one per op. Each recorded call validates its arguments and
+ * allocates its outputs at once, so later calls can use them; their values
+ * are there once `run()` settles (or `runSync()` returns). A batch may be run
+ * again: it recomputes into the same output tensors.
+ */
+export class OpBatch {
+  private readonly calls: [string, Record<string, NativeTensorArg>, Record<string, unknown>][] = [];
+  readonly ops: OpRunner;
+
+  constructor() {
+    this.ops = Object.freeze(
+      Object.fromEntries(
+        Object.entries(table).map(([name, op]) => [
+          name,
+          (args: unknown) => {
+            const prepared = (op as Op<unknown, unknown>).prepare(args);
+            this.calls.push([name, ...nativeArgs(prepared)]);
+            return prepared.result;
+          },
+        ]),
+      ),
+    ) as OpRunner;
+  }
+
+  /** Number of recorded ops. */
+  get size(): number {
+    return this.calls.length;
+  }
+
+  run(): Promise<void> {
+    return this.calls.length ? native.runBatchAsync(this.calls) : Promise.resolve();
+  }
+
+  runSync(): void {
+    if (this.calls.length) native.runBatchSync(this.calls);
+  }
+}
 /** Names of the ops in the table (each also has a `Sync` form). */
 export const opNames: readonly string[] = Object.freeze(Object.keys(table));
 
 export type { MatmulArgs, LinearArgs } from './matmul.js';
+export type { ElementwiseArgs } from './elementwise.js';
+export type { NormArgs, NormResult } from './norm.js';
+export type { SoftmaxArgs } from './softmax.js';
+export type { RopeArgs } from './rope.js';
+export type { EmbeddingArgs } from './embedding.js';

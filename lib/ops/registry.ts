@@ -105,7 +105,7 @@ function prepareWithOutputs<A, R>(name: string, prepare: OpDefinition<A, R>['pre
   return prepared;
 }
 
-function nativeArgs(prepared: Prepared<unknown>): [Record<string, NativeTensorArg>, Record<string, unknown>] {
+export function nativeArgs(prepared: Prepared<unknown>): [Record<string, NativeTensorArg>, Record<string, unknown>] {
   const tensors: Record<string, NativeTensorArg> = {};
   for (const [name, t] of Object.entries(prepared.tensors)) if (t !== undefined) tensors[name] = t;
   const attrs: Record<string, unknown> = {};

@@ -7,6 +7,11 @@
 
 namespace cr::cpu::CR_ISA {
 
+void elementwise(const ElementwiseArgs& args);
+void norm(const NormArgs& args);
+void softmax(const SoftmaxArgs& args);
+void rope(const RopeArgs& args);
+void embedding(const EmbeddingArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -21,6 +26,11 @@ static Kernels makeTable() {
   k.isa = "scalar";
 #endif
   k.gemm = &gemm;
+  k.elementwise = &elementwise;
+  k.norm = &norm;
+  k.softmax = &softmax;
+  k.rope = &rope;
+  k.embedding = &embedding;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

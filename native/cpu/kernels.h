@@ -25,6 +25,79 @@ struct GemmArgs {
   bool accumulate = false;      // C += A·op(B) instead of C = A·op(B)
 };
 
+// Fused pointwise math: out[j] = program(inputs at j). Each input repeats with
+// its own period (n: full; a divisor of n: broadcast over leading dims; 1: a
+// scalar), so per-channel parameters need no expanded copy. The program is
+// postfix bytecode (pairs of opcode, argument) built by lib/ops/elementwise.ts.
+enum class EwOp : int32_t {
+  Input = 0, Const = 1, Neg = 2, Add = 3, Sub = 4, Mul = 5, Div = 6, Exp = 7, Log = 8, Sigmoid = 9,
+  Silu = 10, Tanh = 11, Softplus = 12, Relu = 13, Gelu = 14, GeluTanh = 15, Sqrt = 16, Rsqrt = 17,
+  Abs = 18, Min = 19, Max = 20, Square = 21, Recip = 22, LogSigmoid = 23, Cos = 24, Sin = 25,
+};
+constexpr int kMaxEwInputs = 8;
+constexpr int kMaxEwStack = 8;
+struct ElementwiseArgs {
+  int64_t n = 0;
+  int numInputs = 0;
+  const float* inputs[kMaxEwInputs] = {};
+  int64_t periods[kMaxEwInputs] = {};
+  const int32_t* program = nullptr;  // numInstructions pairs
+  int numInstructions = 0;
+  const float* constants = nullptr;
+  float* out = nullptr;
+};
+
+// y = norm(x) · weight (+ bias) over groups of `groupSize` channels of each row.
+// rms: x / sqrt(mean(x²) + eps); else (x − mean) / sqrt(var + eps).
+// gate (optional, [rows, dim]): gateBefore → norm(x · silu(gate)), else norm(x) · silu(gate).
+// residual (optional): x + residual is normalised, and written to residualOut when given.
+struct NormArgs {
+  int64_t rows = 0, dim = 0, groupSize = 0;
+  const float* x = nullptr;
+  const float* residual = nullptr;
+  float* residualOut = nullptr;
+  const float* gate = nullptr;
+  bool gateBefore = false;
+  const float* weight = nullptr;
+  const float* bias = nullptr;
+  float eps = 1e-5f;
+  bool rms = true;
+  float* y = nullptr;
+};
+
+struct SoftmaxArgs {
+  int64_t rows = 0, dim = 0;
+  float scale = 1.0f;
+  const float* x = nullptr;
+  float* y = nullptr;
+  bool log = false;  // log-softmax
+};
+
+// Rotary position embedding on x [batch, T, heads, D]: the first rotaryDim
+// channels of each head rotate by angle pos · base^(−2i/rotaryDim).
+// Positions: offset + t, with offset from `rowOffsets[b]` when given, or
+// explicit `positions[b·T + t]`.
+struct RopeArgs {
+  int64_t batch = 0, T = 0, heads = 0, D = 0, rotaryDim = 0;
+  const float* x = nullptr;
+  float* y = nullptr;
+  int64_t offset = 0;
+  const int32_t* rowOffsets = nullptr;
+  const int32_t* positions = nullptr;
+  double base = 10000.0;
+  double scale = 1.0;  // positions are multiplied by this (linear RoPE scaling)
+  bool interleaved = false;  // pairs (2i, 2i+1) as in GPT-J; else halves (i, i + rotaryDim/2) as in GPT-NeoX/Llama
+};
+
+// y[i, :] = table[ids[i], :], widened to float32.
+struct EmbeddingArgs {
+  int64_t count = 0, dim = 0, vocab = 0;
+  const int32_t* ids = nullptr;
+  const void* table = nullptr;
+  DType tableType = DType::F32;
+  float* y = nullptr;
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -35,6 +108,12 @@ struct Kernels {
   // Picks the path by shape (small-M decode path or blocked packed GEMM) and
   // runs it on the thread pool; safe to call from inside a region (runs serially).
   void (*gemm)(const GemmArgs& args);
+  // Glue for layers (native/cpu/elementwise.cc, norm.cc, rope.cc).
+  void (*elementwise)(const ElementwiseArgs& args);
+  void (*norm)(const NormArgs& args);
+  void (*softmax)(const SoftmaxArgs& args);
+  void (*rope)(const RopeArgs& args);
+  void (*embedding)(const EmbeddingArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -51,6 +51,8 @@ static inline Vec vmin(Vec a, Vec b) { return {_mm512_min_ps(a.v, b.v)}; }
 static inline Vec vabs(Vec a) { return {_mm512_abs_ps(a.v)}; }
 static inline Vec vneg(Vec a) { return {_mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(a.v), _mm512_set1_epi32(INT32_MIN)))}; }
 static inline Vec vround(Vec a) { return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
+static inline Vec vfloor(Vec a) { return {_mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)}; }
+static inline Vec vsqrt(Vec a) { return {_mm512_sqrt_ps(a.v)}; }
 // 2^n for integral n in [-126, 127] held as floats.
 static inline Vec vpow2i(Vec n) {
   return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127)), 23))};
@@ -112,6 +114,8 @@ static inline Vec vmin(Vec a, Vec b) { return {_mm256_min_ps(a.v, b.v)}; }
 static inline Vec vabs(Vec a) { return {_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v)}; }
 static inline Vec vneg(Vec a) { return {_mm256_xor_ps(_mm256_set1_ps(-0.0f), a.v)}; }
 static inline Vec vround(Vec a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)}; }
+static inline Vec vfloor(Vec a) { return {_mm256_floor_ps(a.v)}; }
+static inline Vec vsqrt(Vec a) { return {_mm256_sqrt_ps(a.v)}; }
 static inline Vec vpow2i(Vec n) {
   return {_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127)), 23))};
 }
@@ -194,6 +198,8 @@ static inline Vec vmin(Vec a, Vec b) { return {a.v < b.v ? a.v : b.v}; }
 static inline Vec vabs(Vec a) { return {std::fabs(a.v)}; }
 static inline Vec vneg(Vec a) { return {-a.v}; }
 static inline Vec vround(Vec a) { return {std::nearbyint(a.v)}; }
+static inline Vec vfloor(Vec a) { return {std::floor(a.v)}; }
+static inline Vec vsqrt(Vec a) { return {std::sqrt(a.v)}; }
 static inline Vec vpow2i(Vec n) {
   const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n.v) + 127) << 23;
   float f;
@@ -290,6 +296,57 @@ static inline Vec vsoftplus(Vec x) {
   const Vec series = vfnma(t * t, vset(0.5f), t);
   const Vec log1pT = vselectLess(t, vset(1e-4f), series, vlog(vset(1.0f) + t));
   return vmax(x, vzero()) + log1pT;
+}
+
+// log σ(x) = −softplus(−x), accurate for large |x| of either sign.
+static inline Vec vlogSigmoid(Vec x) { return vneg(vsoftplus(vneg(x))); }
+
+// erf(x), Abramowitz & Stegun 7.1.26: absolute error ≤ 1.5e-7, enough for GELU.
+static inline Vec verf(Vec x) {
+  const Vec ax = vabs(x);
+  const Vec t = vset(1.0f) / vfma(vset(0.3275911f), ax, vset(1.0f));
+  Vec p = vset(1.061405429f);
+  p = vfma(p, t, vset(-1.453152027f));
+  p = vfma(p, t, vset(1.421413741f));
+  p = vfma(p, t, vset(-0.284496736f));
+  p = vfma(p, t, vset(0.254829592f));
+  const Vec y = vset(1.0f) - p * t * vexp(vneg(ax * ax));
+  return vcopySign(y, x);
+}
+
+// GELU, exact form x·Φ(x) (PyTorch's default), and the tanh approximation.
+static inline Vec vgelu(Vec x) { return x * vset(0.5f) * (vset(1.0f) + verf(x * vset(0.70710678118654752f))); }
+static inline Vec vgeluTanh(Vec x) {
+  const Vec inner = vset(0.7978845608028654f) * vfma(vset(0.044715f) * x, x * x, x);
+  return x * vset(0.5f) * (vset(1.0f) + vtanh(inner));
+}
+
+// sin and cos together, Cephes-style: reduce by multiples of π/4 in three
+// parts (accurate for |x| up to about 8192), then a polynomial per quadrant.
+static inline void vsincos(Vec x, Vec* sinOut, Vec* cosOut) {
+  const Vec ax = vabs(x);
+  Vec j = vfloor(ax * vset(1.27323954473516f));  // 4/π
+  j = j + (j - vset(2.0f) * vfloor(j * vset(0.5f)));  // odd → next even
+  const Vec r = vfnma(j, vset(3.77489497744594108e-8f), vfnma(j, vset(2.4187564849853515625e-4f), vfnma(j, vset(0.78515625f), ax)));
+  const Vec quadrant = j * vset(0.5f) - vset(4.0f) * vfloor(j * vset(0.125f));  // 0..3
+  const Vec z = r * r;
+  Vec sp = vset(-1.9515295891e-4f);
+  sp = vfma(sp, z, vset(8.3321608736e-3f));
+  sp = vfma(sp, z, vset(-1.6666654611e-1f));
+  const Vec sinR = vfma(sp * z, r, r);
+  Vec cp = vset(2.443315711809948e-5f);
+  cp = vfma(cp, z, vset(-1.388731625493765e-3f));
+  cp = vfma(cp, z, vset(4.166664568298827e-2f));
+  const Vec cosR = vfma(cp * z, z, vfnma(z, vset(0.5f), vset(1.0f)));
+  // quadrant q: sin = [s, c, −s, −c][q], cos = [c, −s, −c, s][q]
+  const Vec odd = quadrant - vset(2.0f) * vfloor(quadrant * vset(0.5f));  // q mod 2
+  const Vec half = vset(0.5f);
+  const Vec sinBase = vselectLess(odd, half, sinR, cosR);
+  const Vec cosBase = vselectLess(odd, half, cosR, sinR);
+  const Vec sinSign = vselectLess(quadrant, vset(1.5f), vset(1.0f), vset(-1.0f));
+  const Vec cosSign = vselectLess(vabs(quadrant - vset(1.5f)), vset(1.0f), vset(-1.0f), vset(1.0f));  // q = 1, 2 → −
+  *sinOut = sinBase * sinSign * vselectLess(x, vzero(), vset(-1.0f), vset(1.0f));  // sin is odd
+  *cosOut = cosBase * cosSign;
 }
 
 }  // namespace cr::cpu::CR_ISA

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../core/cpu_features.h"
 #include "../core/threadpool.h"
@@ -57,6 +58,62 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   } catch (...) {
     rethrowAsJs(env, entry.name);
   }
+  return Executor::forEnv(env).submit(env, std::move(job));
+}
+
+// A batch is an array of [op, tensors, attrs] run in order as one job: a layer's
+// whole forward pass makes one trip to the executor instead of one per op.
+// Later calls may read what earlier calls wrote (the order is kept).
+struct BatchCall {
+  OpFn run;
+  std::shared_ptr<OpCall> call;
+};
+
+std::vector<BatchCall> marshalBatch(Napi::Env env, Napi::Value value, std::vector<Napi::ObjectReference>* keepAlive) {
+  if (!value.IsArray()) throw Napi::TypeError::New(env, "crossroad: a batch must be an array of [op, tensors, attrs]");
+  Napi::Array calls = value.As<Napi::Array>();
+  std::vector<BatchCall> out;
+  out.reserve(calls.Length());
+  for (uint32_t i = 0; i < calls.Length(); ++i) {
+    Napi::Value item = calls.Get(i);
+    if (!item.IsArray() || item.As<Napi::Array>().Length() < 2) {
+      throw Napi::TypeError::New(env, "crossroad: batch entry " + std::to_string(i) + " must be [op, tensors, attrs]");
+    }
+    Napi::Array entryArgs = item.As<Napi::Array>();
+    const OpEntry& entry = lookupOp(env, entryArgs.Get(0u));
+    Napi::Value tensors = entryArgs.Get(1u);
+    if (!tensors.IsObject()) throw Napi::TypeError::New(env, std::string(entry.name) + ": tensors must be an object");
+    try {
+      auto call = std::make_shared<OpCall>(marshalCall(env, entry.name, tensors.As<Napi::Object>(), entryArgs.Get(2u), keepAlive));
+      out.push_back({entry.run, call});
+    } catch (...) {
+      rethrowAsJs(env, entry.name);
+    }
+  }
+  return out;
+}
+
+Napi::Value RunBatchSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<BatchCall> calls = marshalBatch(env, info[0], nullptr);
+  for (const BatchCall& c : calls) {
+    try {
+      c.run(*c.call);
+    } catch (...) {
+      rethrowAsJs(env, c.call->op());
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value RunBatchAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_unique<Job>(env);
+  job->op = "batch";
+  auto calls = std::make_shared<std::vector<BatchCall>>(marshalBatch(env, info[0], &job->keepAlive));
+  job->work = [calls] {
+    for (const BatchCall& c : *calls) c.run(*c.call);
+  };
   return Executor::forEnv(env).submit(env, std::move(job));
 }
 
@@ -155,6 +212,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cpu::selectKernels(static_cast<int>(isa));
   exports.Set("runSync", Napi::Function::New(env, RunSync, "runSync"));
   exports.Set("runAsync", Napi::Function::New(env, RunAsync, "runAsync"));
+  exports.Set("runBatchSync", Napi::Function::New(env, RunBatchSync, "runBatchSync"));
+  exports.Set("runBatchAsync", Napi::Function::New(env, RunBatchAsync, "runBatchAsync"));
   exports.Set("opNames", Napi::Function::New(env, OpNames, "opNames"));
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));

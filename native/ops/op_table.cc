@@ -8,6 +8,12 @@ namespace {
 const OpEntry kOps[] = {
     {"matmul", runMatmul},
     {"linear", runLinear},
+    {"elementwise", runElementwise},
+    {"rmsNorm", runRmsNorm},
+    {"layerNorm", runLayerNorm},
+    {"softmax", runSoftmax},
+    {"rope", runRope},
+    {"embedding", runEmbedding},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -6,5 +6,11 @@ namespace cr {
 
 void runMatmul(const OpCall& call);  // ops/matmul.cc
 void runLinear(const OpCall& call);  // ops/matmul.cc
+void runElementwise(const OpCall& call);  // ops/elementwise.cc
+void runRmsNorm(const OpCall& call);      // ops/norm.cc
+void runLayerNorm(const OpCall& call);    // ops/norm.cc
+void runSoftmax(const OpCall& call);      // ops/softmax.cc
+void runRope(const OpCall& call);         // ops/rope.cc
+void runEmbedding(const OpCall& call);    // ops/embedding.cc
 
 }  // namespace cr
