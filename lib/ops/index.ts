@@ -2,7 +2,8 @@
 
 import { native, type NativeTensorArg } from '../native.js';
 import { nativeArgs, type Op } from './registry.js';
-import { linear, matmul } from './matmul.js';
+import { bmm, linear, matmul } from './matmul.js';
+import { concat, expand, permute, slice } from './layout.js';
 import { elementwise } from './elementwise.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
@@ -18,6 +19,11 @@ const table = {
   softmax,
   rope,
   embedding,
+  bmm,
+  expand,
+  permute,
+  concat,
+  slice,
 };
 
 type Table = typeof table;
@@ -90,7 +96,8 @@ export class OpBatch {
 /** Names of the ops in the table (each also has a `Sync` form). */
 export const opNames: readonly string[] = Object.freeze(Object.keys(table));
 
-export type { MatmulArgs, LinearArgs } from './matmul.js';
+export type { MatmulArgs, LinearArgs, BmmArgs } from './matmul.js';
+export type { ExpandArgs, PermuteArgs, ConcatArgs, SliceArgs } from './layout.js';
 export type { ElementwiseArgs } from './elementwise.js';
 export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';

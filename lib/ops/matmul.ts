@@ -90,3 +90,38 @@ export const linear = defineOp<LinearArgs, { y: Tensor }>({
     return { tensors: { x, weight, bias, y }, result: { y } };
   },
 });
+
+export interface BmmArgs {
+  /** [..., M, K] float32 */
+  a: Tensor;
+  /** [..., K, N] (or [..., N, K] with transB), the same leading dimensions as a */
+  b: Tensor;
+  transB?: boolean;
+  out?: { y?: Tensor };
+}
+
+/** Batched matmul: one product per leading index (attention-style blocks). */
+export const bmm = defineOp<BmmArgs, { y: Tensor }>({
+  name: 'bmm',
+  prepare(args, output) {
+    const op = 'bmm';
+    checkArgs(op, args, ['a', 'b', 'transB']);
+    const a = expectTensor(op, 'a', args.a);
+    const b = expectTensor(op, 'b', args.b);
+    const transB = optionalBoolean(op, 'transB', args.transB, false);
+    expectDType(op, 'a', a, ['float32']);
+    expectDType(op, 'b', b, WEIGHT_DTYPES);
+    expectMinRank(op, 'a', a, 3, '[..., M, K]');
+    expectNonEmpty(op, 'a', a);
+    expectNonEmpty(op, 'b', b);
+    if (b.rank !== a.rank || b.shape.slice(0, -2).some((d, i) => d !== a.shape[i])) {
+      throw new RangeError(`${op}: b ${shapeString(b.shape)} must have a's leading dimensions ${shapeString(a.shape.slice(0, -2))}`);
+    }
+    const K = a.shape[a.rank - 1]!;
+    const bK = transB ? b.shape[b.rank - 1]! : b.shape[b.rank - 2]!;
+    if (bK !== K) throw new RangeError(`${op}: b ${shapeString(b.shape)} does not match K=${K} of a ${shapeString(a.shape)}`);
+    const N = transB ? b.shape[b.rank - 2]! : b.shape[b.rank - 1]!;
+    const y = output('y', [...a.shape.slice(0, -1), N]);
+    return { tensors: { a, b, y }, attrs: { transB }, result: { y } };
+  },
+});

@@ -292,3 +292,27 @@ void gemm(const GemmArgs& g) {
 }
 
 }  // namespace cr::cpu::CR_ISA
+
+namespace cr::cpu::CR_ISA {
+
+// Many independent products: big ones run one after another with all threads
+// each; many small ones (attention-sized blocks) are spread over the threads,
+// each computed serially by one thread.
+void batchedGemm(const BatchedGemmArgs& b) {
+  const GemmArgs& g = b.gemm;
+  auto product = [&](int64_t i) {
+    GemmArgs one = g;
+    one.A = g.A + i * b.strideA;
+    one.B = static_cast<const char*>(g.B) + i * b.strideB * static_cast<int64_t>(dtypeSize(g.bType));
+    one.C = g.C + i * b.strideC;
+    gemm(one);
+  };
+  const double flops = 2.0 * static_cast<double>(g.M) * static_cast<double>(g.N) * static_cast<double>(g.K);
+  if (flops >= 4e7 || b.batch == 1) {
+    for (int64_t i = 0; i < b.batch; ++i) product(i);
+  } else {
+    parallelTasks(b.batch, [&](int64_t i, int) { product(i); });
+  }
+}
+
+}  // namespace cr::cpu::CR_ISA

@@ -12,6 +12,8 @@ void norm(const NormArgs& args);
 void softmax(const SoftmaxArgs& args);
 void rope(const RopeArgs& args);
 void embedding(const EmbeddingArgs& args);
+void copy(const CopyArgs& args);
+void batchedGemm(const BatchedGemmArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -31,6 +33,8 @@ static Kernels makeTable() {
   k.softmax = &softmax;
   k.rope = &rope;
   k.embedding = &embedding;
+  k.copy = &copy;
+  k.batchedGemm = &batchedGemm;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

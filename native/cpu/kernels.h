@@ -98,6 +98,27 @@ struct EmbeddingArgs {
   float* y = nullptr;
 };
 
+// dst (contiguous, `shape`) = src read with `srcStrides` (elements; 0 broadcasts).
+// Elements are `elementBytes` wide (4 for float32/int32, 2 for 16-bit floats);
+// dstOffset/dstStrides let several copies fill parts of one output (concat).
+struct CopyArgs {
+  int rank = 0;
+  int64_t shape[8] = {};
+  int64_t srcStrides[8] = {};
+  int64_t dstStrides[8] = {};
+  const void* src = nullptr;
+  void* dst = nullptr;
+  int elementBytes = 4;
+};
+
+// Batched GEMM: C[i] = A[i] · op(B[i]) for i < batch, each a GemmArgs-shaped
+// product at the given element strides between batches (0 shares an operand).
+struct BatchedGemmArgs {
+  GemmArgs gemm;  // pointers of batch 0 and the per-product shape
+  int64_t batch = 0;
+  int64_t strideA = 0, strideB = 0, strideC = 0;
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -114,6 +135,8 @@ struct Kernels {
   void (*softmax)(const SoftmaxArgs& args);
   void (*rope)(const RopeArgs& args);
   void (*embedding)(const EmbeddingArgs& args);
+  void (*copy)(const CopyArgs& args);
+  void (*batchedGemm)(const BatchedGemmArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

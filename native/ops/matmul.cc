@@ -51,6 +51,43 @@ void runMatmul(const OpCall& call) {
   runGemm(call, a, call.tensor("b"), nullptr, call.tensor("y"), call.flag("transB", false), "a", "b");
 }
 
+// bmm: y[i] = a[i] · b[i] (or b[i]ᵀ) over matching leading batch dimensions
+// (matmul is the form where one b is shared by every batch).
+void runBmm(const OpCall& call) {
+  const TensorView& a = call.tensor("a");
+  const TensorView& b = call.tensor("b");
+  const TensorView& y = call.tensor("y");
+  const bool transB = call.flag("transB", false);
+  expectDType(call, "a", a, {DType::F32});
+  expectDType(call, "b", b, {DType::F32, DType::BF16, DType::F16});
+  expectDType(call, "y", y, {DType::F32});
+  expectRankAtLeast(call, "a", a, 3);
+  if (b.rank != a.rank) throwRange(call.op(), ": b must have a's rank");
+  const int64_t M = a.dim(-2), K = a.dim(-1);
+  const int64_t N = transB ? b.dim(-2) : b.dim(-1);
+  if ((transB ? b.dim(-1) : b.dim(-2)) != K) throwRange(call.op(), ": b ", shapeString(b), " does not match K=", K);
+  const int64_t batch = a.rows(a.rank - 2);
+  if (b.rows(b.rank - 2) != batch) throwRange(call.op(), ": a and b must have the same batch dimensions");
+  if (y.size() != batch * M * N) throwRange(call.op(), ": y has the wrong size");
+  cpu::BatchedGemmArgs g;
+  g.batch = batch;
+  g.gemm.M = M;
+  g.gemm.N = N;
+  g.gemm.K = K;
+  g.gemm.A = a.as<float>();
+  g.gemm.lda = K;
+  g.gemm.B = b.data;
+  g.gemm.bType = b.dtype;
+  g.gemm.ldb = b.dim(-1);
+  g.gemm.transB = transB;
+  g.gemm.C = y.as<float>();
+  g.gemm.ldc = N;
+  g.strideA = M * K;
+  g.strideB = K * N;
+  g.strideC = M * N;
+  cpu::kernels().batchedGemm(g);
+}
+
 void runLinear(const OpCall& call) {
   runGemm(call, call.tensor("x"), call.tensor("weight"), call.find("bias"), call.tensor("y"), true, "x", "weight");
 }

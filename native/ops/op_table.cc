@@ -14,6 +14,11 @@ const OpEntry kOps[] = {
     {"softmax", runSoftmax},
     {"rope", runRope},
     {"embedding", runEmbedding},
+    {"expand", runExpand},
+    {"permute", runPermute},
+    {"concat", runConcat},
+    {"slice", runSlice},
+    {"bmm", runBmm},
     {nullptr, nullptr},
 };
 }  // namespace

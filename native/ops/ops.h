@@ -12,5 +12,10 @@ void runLayerNorm(const OpCall& call);    // ops/norm.cc
 void runSoftmax(const OpCall& call);      // ops/softmax.cc
 void runRope(const OpCall& call);         // ops/rope.cc
 void runEmbedding(const OpCall& call);    // ops/embedding.cc
+void runExpand(const OpCall& call);       // ops/layout.cc
+void runPermute(const OpCall& call);      // ops/layout.cc
+void runConcat(const OpCall& call);       // ops/layout.cc
+void runSlice(const OpCall& call);        // ops/layout.cc
+void runBmm(const OpCall& call);          // ops/matmul.cc
 
 }  // namespace cr
