@@ -40,6 +40,7 @@ export interface NativeModule {
   info(): NativeInfo;
   setNumThreads(n: number): void;
   setIsa(name: string): void;
+  mapFile(path: string): ArrayBuffer;
   probe(kind: 'fma' | 'triad' | 'read', threads: number, megabytes?: number): { rate: number; seconds: number; threads: number };
 }
 

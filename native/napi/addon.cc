@@ -12,6 +12,7 @@
 #include "../ops/op_table.h"
 #include "../ops/probe.h"
 #include "executor.h"
+#include "mapped_file.h"
 #include "marshal.h"
 
 #ifdef CR_WITH_CUDA
@@ -219,6 +220,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
+  exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
   return exports;
 }
 
