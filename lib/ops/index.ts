@@ -4,6 +4,7 @@ import { native, type NativeTensorArg } from '../native.js';
 import { nativeArgs, type Op } from './registry.js';
 import { bmm, linear, matmul } from './matmul.js';
 import { concat, expand, permute, slice } from './layout.js';
+import { moe } from './moe.js';
 import { elementwise } from './elementwise.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
@@ -24,6 +25,7 @@ const table = {
   permute,
   concat,
   slice,
+  moe,
 };
 
 type Table = typeof table;
@@ -98,6 +100,7 @@ export const opNames: readonly string[] = Object.freeze(Object.keys(table));
 
 export type { MatmulArgs, LinearArgs, BmmArgs } from './matmul.js';
 export type { ExpandArgs, PermuteArgs, ConcatArgs, SliceArgs } from './layout.js';
+export type { MoeArgs } from './moe.js';
 export type { ElementwiseArgs } from './elementwise.js';
 export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';

@@ -119,6 +119,22 @@ struct BatchedGemmArgs {
   int64_t strideA = 0, strideB = 0, strideC = 0;
 };
 
+// Sparse mixture of experts (Mixtral / Jamba): a router picks topK experts per
+// token; each expert is a gated MLP down(silu(gate·x) ⊙ up·x); the token's
+// output is the router-weighted sum of its experts' outputs.
+struct MoeArgs {
+  int64_t tokens = 0, dModel = 0, ffn = 0, experts = 0, topK = 0;
+  const float* x = nullptr;       // [tokens, dModel]
+  const void* router = nullptr;   // [experts, dModel]
+  const void* gate = nullptr;     // [experts, ffn, dModel]
+  const void* up = nullptr;       // [experts, ffn, dModel]
+  const void* down = nullptr;     // [experts, dModel, ffn]
+  DType routerType = DType::F32, weightType = DType::F32;
+  bool normalize = false;         // renormalise the topK router weights to sum to 1
+  float* y = nullptr;             // [tokens, dModel]
+  int32_t* chosen = nullptr;      // optional [tokens, topK]: the experts picked
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -137,6 +153,7 @@ struct Kernels {
   void (*embedding)(const EmbeddingArgs& args);
   void (*copy)(const CopyArgs& args);
   void (*batchedGemm)(const BatchedGemmArgs& args);
+  void (*moe)(const MoeArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

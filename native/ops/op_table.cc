@@ -19,6 +19,7 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"moe", runMoe},
     {nullptr, nullptr},
 };
 }  // namespace
