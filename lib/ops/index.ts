@@ -5,6 +5,7 @@ import { nativeArgs, type Op } from './registry.js';
 import { bmm, linear, matmul } from './matmul.js';
 import { concat, expand, permute, slice } from './layout.js';
 import { moe } from './moe.js';
+import { blockScan } from './block_scan.js';
 import { elementwise } from './elementwise.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
@@ -26,6 +27,7 @@ const table = {
   concat,
   slice,
   moe,
+  blockScan,
 };
 
 type Table = typeof table;
@@ -101,6 +103,7 @@ export const opNames: readonly string[] = Object.freeze(Object.keys(table));
 export type { MatmulArgs, LinearArgs, BmmArgs } from './matmul.js';
 export type { ExpandArgs, PermuteArgs, ConcatArgs, SliceArgs } from './layout.js';
 export type { MoeArgs } from './moe.js';
+export type { BlockScanArgs } from './block_scan.js';
 export type { ElementwiseArgs } from './elementwise.js';
 export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';

@@ -15,6 +15,7 @@ void embedding(const EmbeddingArgs& args);
 void copy(const CopyArgs& args);
 void batchedGemm(const BatchedGemmArgs& args);
 void moe(const MoeArgs& args);
+void blockScan(const BlockScanArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -37,6 +38,7 @@ static Kernels makeTable() {
   k.copy = &copy;
   k.batchedGemm = &batchedGemm;
   k.moe = &moe;
+  k.blockScan = &blockScan;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

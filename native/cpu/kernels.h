@@ -135,6 +135,18 @@ struct MoeArgs {
   int32_t* chosen = nullptr;      // optional [tokens, topK]: the experts picked
 };
 
+// Block-diagonal linear recurrence: h_t = A · h_{t−1} + b_t per channel, with
+// a time-invariant n×n block A per channel (LinOSS: n = 2; dense recurrent
+// modes: larger n). Shapes: a [c, n, n], b and h [batch, L, c, n].
+struct BlockScanArgs {
+  int64_t batch = 0, L = 0, channels = 0, n = 0;
+  const float* a = nullptr;
+  const float* b = nullptr;
+  const float* initialState = nullptr;  // [batch, c, n] or null (zeros)
+  float* h = nullptr;
+  float* lastState = nullptr;           // [batch, c, n]
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -154,6 +166,7 @@ struct Kernels {
   void (*copy)(const CopyArgs& args);
   void (*batchedGemm)(const BatchedGemmArgs& args);
   void (*moe)(const MoeArgs& args);
+  void (*blockScan)(const BlockScanArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -20,6 +20,7 @@ const OpEntry kOps[] = {
     {"slice", runSlice},
     {"bmm", runBmm},
     {"moe", runMoe},
+    {"blockScan", runBlockScan},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -18,5 +18,6 @@ void runConcat(const OpCall& call);       // ops/layout.cc
 void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
 void runMoe(const OpCall& call);          // ops/moe.cc
+void runBlockScan(const OpCall& call);    // ops/block_scan.cc
 
 }  // namespace cr
