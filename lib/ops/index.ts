@@ -6,6 +6,7 @@ import { bmm, linear, matmul } from './matmul.js';
 import { concat, expand, permute, slice } from './layout.js';
 import { moe } from './moe.js';
 import { blockScan } from './block_scan.js';
+import { slstm } from './slstm.js';
 import { elementwise } from './elementwise.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
@@ -28,6 +29,7 @@ const table = {
   slice,
   moe,
   blockScan,
+  slstm,
 };
 
 type Table = typeof table;
@@ -104,6 +106,7 @@ export type { MatmulArgs, LinearArgs, BmmArgs } from './matmul.js';
 export type { ExpandArgs, PermuteArgs, ConcatArgs, SliceArgs } from './layout.js';
 export type { MoeArgs } from './moe.js';
 export type { BlockScanArgs } from './block_scan.js';
+export type { SlstmArgs, SlstmResult } from './slstm.js';
 export type { ElementwiseArgs } from './elementwise.js';
 export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';

@@ -16,6 +16,7 @@ void copy(const CopyArgs& args);
 void batchedGemm(const BatchedGemmArgs& args);
 void moe(const MoeArgs& args);
 void blockScan(const BlockScanArgs& args);
+void slstm(const SlstmArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -39,6 +40,7 @@ static Kernels makeTable() {
   k.batchedGemm = &batchedGemm;
   k.moe = &moe;
   k.blockScan = &blockScan;
+  k.slstm = &slstm;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

@@ -147,6 +147,20 @@ struct BlockScanArgs {
   float* lastState = nullptr;           // [batch, c, n]
 };
 
+// xLSTM's sLSTM cell over a sequence: exponential input gate, sigmoid forget
+// gate in log space, normaliser n and stabiliser m, and a block-diagonal
+// recurrent matrix (one dh×(4·dh) block per head). gates = preactivations
+// W·x [batch, L, 4, heads, dh] in gate order i, f, z, o.
+struct SlstmArgs {
+  int64_t batch = 0, L = 0, heads = 0, headDim = 0;
+  const float* gates = nullptr;
+  const float* recurrent = nullptr;  // [heads, dh, 4, dh]
+  const float* bias = nullptr;       // [heads, 4, dh] or null
+  const float* initial[4] = {};      // y, c, n, m, each [batch, heads·dh] or null (zeros)
+  float* y = nullptr;                // [batch, L, heads·dh]
+  float* last[4] = {};               // y, c, n, m
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -167,6 +181,7 @@ struct Kernels {
   void (*batchedGemm)(const BatchedGemmArgs& args);
   void (*moe)(const MoeArgs& args);
   void (*blockScan)(const BlockScanArgs& args);
+  void (*slstm)(const SlstmArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

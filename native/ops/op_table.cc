@@ -21,6 +21,7 @@ const OpEntry kOps[] = {
     {"bmm", runBmm},
     {"moe", runMoe},
     {"blockScan", runBlockScan},
+    {"slstm", runSlstm},
     {nullptr, nullptr},
 };
 }  // namespace

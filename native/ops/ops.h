@@ -19,5 +19,6 @@ void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
 void runMoe(const OpCall& call);          // ops/moe.cc
 void runBlockScan(const OpCall& call);    // ops/block_scan.cc
+void runSlstm(const OpCall& call);        // ops/slstm.cc
 
 }  // namespace cr
