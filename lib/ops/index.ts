@@ -7,6 +7,7 @@ import { concat, expand, permute, slice } from './layout.js';
 import { moe } from './moe.js';
 import { blockScan } from './block_scan.js';
 import { slstm } from './slstm.js';
+import { complexRnn } from './complex_rnn.js';
 import { elementwise } from './elementwise.js';
 import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
@@ -30,6 +31,7 @@ const table = {
   moe,
   blockScan,
   slstm,
+  complexRnn,
 };
 
 type Table = typeof table;
@@ -107,6 +109,7 @@ export type { ExpandArgs, PermuteArgs, ConcatArgs, SliceArgs } from './layout.js
 export type { MoeArgs } from './moe.js';
 export type { BlockScanArgs } from './block_scan.js';
 export type { SlstmArgs, SlstmResult } from './slstm.js';
+export type { ComplexRnnArgs } from './complex_rnn.js';
 export type { ElementwiseArgs } from './elementwise.js';
 export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';

@@ -17,6 +17,7 @@ void batchedGemm(const BatchedGemmArgs& args);
 void moe(const MoeArgs& args);
 void blockScan(const BlockScanArgs& args);
 void slstm(const SlstmArgs& args);
+void complexRnn(const ComplexRnnArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -41,6 +42,7 @@ static Kernels makeTable() {
   k.moe = &moe;
   k.blockScan = &blockScan;
   k.slstm = &slstm;
+  k.complexRnn = &complexRnn;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

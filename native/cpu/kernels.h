@@ -161,6 +161,19 @@ struct SlstmArgs {
   float* last[4] = {};               // y, c, n, m
 };
 
+// Complex recurrence of unitary RNNs (Arjovsky et al., 2016):
+// h_t = modReLU(W h_{t−1} + u_t, bias), modReLU(z) = (|z| + bias) z/|z| when
+// |z| + bias > 0, else 0. Complex values are (re, im) pairs.
+struct ComplexRnnArgs {
+  int64_t batch = 0, L = 0, hidden = 0;
+  const float* u = nullptr;       // [batch, L, hidden, 2] (the input term V·x_t)
+  const float* weight = nullptr;  // [hidden, hidden, 2]
+  const float* bias = nullptr;    // [hidden]
+  const float* h0 = nullptr;      // [batch, hidden, 2] or null
+  float* y = nullptr;             // [batch, L, hidden, 2]
+  float* last = nullptr;          // [batch, hidden, 2]
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -182,6 +195,7 @@ struct Kernels {
   void (*moe)(const MoeArgs& args);
   void (*blockScan)(const BlockScanArgs& args);
   void (*slstm)(const SlstmArgs& args);
+  void (*complexRnn)(const ComplexRnnArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

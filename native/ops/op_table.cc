@@ -22,6 +22,7 @@ const OpEntry kOps[] = {
     {"moe", runMoe},
     {"blockScan", runBlockScan},
     {"slstm", runSlstm},
+    {"complexRnn", runComplexRnn},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -20,5 +20,6 @@ void runBmm(const OpCall& call);          // ops/matmul.cc
 void runMoe(const OpCall& call);          // ops/moe.cc
 void runBlockScan(const OpCall& call);    // ops/block_scan.cc
 void runSlstm(const OpCall& call);        // ops/slstm.cc
+void runComplexRnn(const OpCall& call);   // ops/complex_rnn.cc
 
 }  // namespace cr
