@@ -9,6 +9,8 @@ import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
 import { rope } from './rope.js';
 import { embedding } from './embedding.js';
+import { diagonalScan } from './diagonal_scan.js';
+import { causalConv1d } from './causal_conv1d.js';
 
 const table = {
   matmul,
@@ -24,6 +26,8 @@ const table = {
   permute,
   concat,
   slice,
+  diagonalScan,
+  causalConv1d,
 };
 
 type Table = typeof table;
@@ -103,3 +107,5 @@ export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';
 export type { RopeArgs } from './rope.js';
 export type { EmbeddingArgs } from './embedding.js';
+export type { DiagonalScanArgs, DiagonalScanResult } from './diagonal_scan.js';
+export type { CausalConv1dArgs, CausalConv1dResult } from './causal_conv1d.js';

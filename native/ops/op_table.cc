@@ -19,6 +19,8 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"diagonalScan", runDiagonalScan},
+    {"causalConv1d", runCausalConv1d},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -17,5 +17,7 @@ void runPermute(const OpCall& call);      // ops/layout.cc
 void runConcat(const OpCall& call);       // ops/layout.cc
 void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
+void runDiagonalScan(const OpCall& call);  // ops/diagonal_scan.cc
+void runCausalConv1d(const OpCall& call);  // ops/causal_conv1d.cc
 
 }  // namespace cr
