@@ -67,6 +67,59 @@ static inline void convRow(const float* const* rows, const float* weightT, const
   }
 }
 
+// Transposes between channel-major [n, K] (a channel's taps or state slots
+// side by side) and token-major [K, n] (rows of channels). Each narrow K is
+// compiled on its own so the compiler vectorises the strided side; they run
+// once per call over O(c · w) floats, which is most of a decode step's work.
+template <int K>
+static void toTokenMajorFixed(const float* __restrict src, float* __restrict dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    for (int k = 0; k < K; ++k) dst[k * n + i] = src[i * K + k];
+  }
+}
+
+template <int K>
+static void toChannelMajorFixed(const float* __restrict src, int64_t srcStride, float* __restrict dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    for (int k = 0; k < K; ++k) dst[i * K + k] = src[k * srcStride + i];
+  }
+}
+
+// dst[k · n + i] = src[i · K + k]
+static void toTokenMajor(const float* src, float* dst, int64_t n, int64_t K) {
+  switch (K) {
+    case 1: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+    case 2: toTokenMajorFixed<2>(src, dst, n); return;
+    case 3: toTokenMajorFixed<3>(src, dst, n); return;
+    case 4: toTokenMajorFixed<4>(src, dst, n); return;
+    case 5: toTokenMajorFixed<5>(src, dst, n); return;
+    case 6: toTokenMajorFixed<6>(src, dst, n); return;
+    case 7: toTokenMajorFixed<7>(src, dst, n); return;
+    case 8: toTokenMajorFixed<8>(src, dst, n); return;
+    default:
+      for (int64_t k = 0; k < K; ++k) {
+        for (int64_t i = 0; i < n; ++i) dst[k * n + i] = src[i * K + k];
+      }
+  }
+}
+
+// dst[i · K + k] = src[k · srcStride + i]
+static void toChannelMajor(const float* src, int64_t srcStride, float* dst, int64_t n, int64_t K) {
+  switch (K) {
+    case 1: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); return;
+    case 2: toChannelMajorFixed<2>(src, srcStride, dst, n); return;
+    case 3: toChannelMajorFixed<3>(src, srcStride, dst, n); return;
+    case 4: toChannelMajorFixed<4>(src, srcStride, dst, n); return;
+    case 5: toChannelMajorFixed<5>(src, srcStride, dst, n); return;
+    case 6: toChannelMajorFixed<6>(src, srcStride, dst, n); return;
+    case 7: toChannelMajorFixed<7>(src, srcStride, dst, n); return;
+    default:
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t k = 0; k < K; ++k) dst[i * K + k] = src[k * srcStride + i];
+      }
+  }
+}
+
 }  // namespace
 
 void causalConv1d(const CausalConv1dArgs& g) {
@@ -75,23 +128,15 @@ void causalConv1d(const CausalConv1dArgs& g) {
   ScratchScope scratch;
 
   float* weightT = scratch.allocate<float>(static_cast<size_t>(width * c));
-  for (int64_t ch = 0; ch < c; ++ch) {
-    for (int64_t j = 0; j < width; ++j) weightT[j * c + ch] = g.weight[ch * width + j];
-  }
+  toTokenMajor(g.weight, weightT, c, width);
   // history[(bi · past + k) · c + ch] = input at time k − past; zeros without a state.
   float* history = nullptr;
   if (past > 0) {
     history = scratch.allocate<float>(static_cast<size_t>(batch * past * c));
     for (int64_t bi = 0; bi < batch; ++bi) {
       float* rows = history + bi * past * c;
-      if (!g.initialState) {
-        std::memset(rows, 0, static_cast<size_t>(past * c) * sizeof(float));
-        continue;
-      }
-      const float* state = g.initialState + bi * c * past;
-      for (int64_t ch = 0; ch < c; ++ch) {
-        for (int64_t k = 0; k < past; ++k) rows[k * c + ch] = state[ch * past + k];
-      }
+      if (g.initialState) toTokenMajor(g.initialState + bi * c * past, rows, c, past);
+      else std::memset(rows, 0, static_cast<size_t>(past * c) * sizeof(float));
     }
   }
 
@@ -119,15 +164,22 @@ void causalConv1d(const CausalConv1dArgs& g) {
     }
   });
 
-  // The last `past` inputs, oldest first, channel-major like the state: from x,
-  // or from the incoming state when L < past.
+  // The last `past` inputs, oldest first, channel-major like the state.
   if (g.finalState && past > 0) {
     for (int64_t bi = 0; bi < batch; ++bi) {
-      for (int64_t k = 0; k < past; ++k) {
-        const int64_t source = L - past + k;
-        const float* in = source >= 0 ? g.x + (bi * L + source) * c : history + (bi * past + source + past) * c;
-        float* out = g.finalState + bi * c * past + k;
-        for (int64_t ch = 0; ch < c; ++ch) out[ch * past] = in[ch];
+      float* out = g.finalState + bi * c * past;
+      if (L >= past) {
+        toChannelMajor(g.x + (bi * L + L - past) * c, c, out, c, past);
+        continue;
+      }
+      // Fewer new inputs than slots: each channel's slots shift left by L (one
+      // copy of the whole block, as the channels' slots are contiguous), and x
+      // fills the last L.
+      if (g.initialState) std::memmove(out, g.initialState + bi * c * past + L, static_cast<size_t>(c * past - L) * sizeof(float));
+      else std::memset(out, 0, static_cast<size_t>(c * past) * sizeof(float));
+      for (int64_t t = 0; t < L; ++t) {
+        const float* in = g.x + (bi * L + t) * c;
+        for (int64_t ch = 0; ch < c; ++ch) out[ch * past + past - L + t] = in[ch];
       }
     }
   }
