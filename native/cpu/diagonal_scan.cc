@@ -40,6 +40,13 @@ namespace cr::cpu::CR_ISA {
 
 namespace {
 
+// Decay products shrink geometrically and would spend many steps as
+// subnormals, each a slow microcode assist on x86. Below the smallest normal
+// float they are flushed to 0: what they would add to h (carry · product) is
+// then below 2^-126 times the carry, far under float32's resolution of h
+// unless the carry itself is above 2^100.
+static inline Vec flushSubnormal(Vec p) { return vselectLess(vabs(p), vset(1.17549435e-38f), vzero(), p); }
+
 // ---- complex vectors: kLanes complex numbers as separate re / im vectors ----
 
 struct Cx {
@@ -95,6 +102,7 @@ static inline void storeCxPartial(float* p, Cx z, int m) {
 static inline Cx cfma(Cx a, Cx h, Cx b) {
   return {vfma(a.re, h.re, vfnma(a.im, h.im, b.re)), vfma(a.re, h.im, vfma(a.im, h.re, b.im))};
 }
+static inline Cx flushSubnormal(Cx z) { return {flushSubnormal(z.re), flushSubnormal(z.im)}; }
 static inline Cx cmul(Cx x, Cx y) { return {vfnma(x.im, y.im, x.re * y.re), vfma(x.re, y.im, x.im * y.re)}; }
 
 // ---- one time step over a row of n channels ----
@@ -106,13 +114,13 @@ static inline void stepRowReal(const float* a, const float* b, const float* prev
   for (; i + kLanes <= n; i += kLanes) {
     const Vec av = vload(a + i);
     vstore(out + i, vfma(av, vload(prev + i), vload(b + i)));
-    if (kProd) vstore(prod + i, vload(prod + i) * av);
+    if (kProd) vstore(prod + i, flushSubnormal(vload(prod + i) * av));
   }
   if (i < n) {
     const int m = static_cast<int>(n - i);
     const Vec av = vloadPartial(a + i, m);
     vstorePartial(out + i, vfma(av, vloadPartial(prev + i, m), vloadPartial(b + i, m)), m);
-    if (kProd) vstorePartial(prod + i, vloadPartial(prod + i, m) * av, m);
+    if (kProd) vstorePartial(prod + i, flushSubnormal(vloadPartial(prod + i, m) * av), m);
   }
 }
 
@@ -123,13 +131,13 @@ static inline void stepRowComplex(const float* a, const float* b, const float* p
   for (; i + kLanes <= n; i += kLanes) {
     const Cx av = loadCx(a + 2 * i);
     storeCx(out + 2 * i, cfma(av, loadCx(prev + 2 * i), loadCx(b + 2 * i)));
-    if (kProd) storeCx(prod + 2 * i, cmul(loadCx(prod + 2 * i), av));
+    if (kProd) storeCx(prod + 2 * i, flushSubnormal(cmul(loadCx(prod + 2 * i), av)));
   }
   if (i < n) {
     const int m = static_cast<int>(n - i);
     const Cx av = loadCxPartial(a + 2 * i, m);
     storeCxPartial(out + 2 * i, cfma(av, loadCxPartial(prev + 2 * i, m), loadCxPartial(b + 2 * i, m)), m);
-    if (kProd) storeCxPartial(prod + 2 * i, cmul(loadCxPartial(prod + 2 * i, m), av), m);
+    if (kProd) storeCxPartial(prod + 2 * i, flushSubnormal(cmul(loadCxPartial(prod + 2 * i, m), av)), m);
   }
 }
 
@@ -139,6 +147,62 @@ static inline void stepRow(const float* a, const float* b, const float* prev, fl
   else stepRowReal<kProd>(a, b, prev, out, prod, n);
 }
 
+// ---- rows of at most one register (kLanes channels): the state stays in it ----
+// Reading h_{t−1} back from memory would put a store-to-load forward (about
+// 5 cycles) on the loop-carried chain beside the FMA; with one or a few
+// channels that chain is all there is.
+
+template <bool kComplex>
+struct Narrow;
+template <>
+struct Narrow<false> {
+  using T = Vec;
+  static T load(const float* p, int m) { return m == kLanes ? vload(p) : vloadPartial(p, m); }
+  static void store(float* p, T v, int m) {
+    if (m == kLanes) vstore(p, v);
+    else vstorePartial(p, v, m);
+  }
+  static T fma(T a, T h, T b) { return vfma(a, h, b); }
+  static T mul(T x, T y) { return flushSubnormal(x * y); }
+};
+template <>
+struct Narrow<true> {
+  using T = Cx;
+  static T load(const float* p, int m) { return m == kLanes ? loadCx(p) : loadCxPartial(p, m); }
+  static void store(float* p, T v, int m) {
+    if (m == kLanes) storeCx(p, v);
+    else storeCxPartial(p, v, m);
+  }
+  static T fma(T a, T h, T b) { return cfma(a, h, b); }
+  static T mul(T x, T y) { return flushSubnormal(cmul(x, y)); }
+};
+
+template <bool kComplex>
+static void scanWriteNarrow(const float* a, const float* b, const float* state, float* h, int64_t steps, int64_t stride, int m) {
+  using N = Narrow<kComplex>;
+  typename N::T x = state ? N::fma(N::load(a, m), N::load(state, m), N::load(b, m)) : N::load(b, m);
+  N::store(h, x, m);
+  for (int64_t t = 1; t < steps; ++t) {
+    const int64_t at = t * stride;
+    x = N::fma(N::load(a + at, m), x, N::load(b + at, m));
+    N::store(h + at, x, m);
+  }
+}
+
+template <bool kComplex>
+static void scanReduceNarrow(const float* a, const float* b, float* state, float* prod, int64_t steps, int64_t stride, int m) {
+  using N = Narrow<kComplex>;
+  typename N::T x = N::load(b, m), p = N::load(a, m);
+  for (int64_t t = 1; t < steps; ++t) {
+    const int64_t at = t * stride;
+    const typename N::T decay = N::load(a + at, m);
+    x = N::fma(decay, x, N::load(b + at, m));
+    p = N::mul(p, decay);
+  }
+  N::store(state, x, m);
+  N::store(prod, p, m);
+}
+
 // ---- a run of time steps over one segment of channels ----
 // Pointers are at (batch, first step, first channel); `stride` floats separate
 // consecutive steps; n channels (complex: n pairs).
@@ -146,6 +210,7 @@ static inline void stepRow(const float* a, const float* b, const float* prev, fl
 // Scans `steps` steps from `state` (nullptr: zeros), writing every h_t.
 template <bool kComplex>
 static void scanWrite(const float* a, const float* b, const float* state, float* h, int64_t steps, int64_t stride, int64_t n) {
+  if (n <= kLanes) return scanWriteNarrow<kComplex>(a, b, state, h, steps, stride, static_cast<int>(n));
   const int64_t floats = kComplex ? 2 * n : n;
   if (state) stepRow<kComplex>(a, b, state, h, nullptr, n);
   else std::memcpy(h, b, static_cast<size_t>(floats) * sizeof(float));  // a ⊙ 0 + b
@@ -159,6 +224,7 @@ static void scanWrite(const float* a, const float* b, const float* state, float*
 // and the product of every a to `prod`.
 template <bool kComplex>
 static void scanReduce(const float* a, const float* b, float* state, float* prod, int64_t steps, int64_t stride, int64_t n) {
+  if (n <= kLanes) return scanReduceNarrow<kComplex>(a, b, state, prod, steps, stride, static_cast<int>(n));
   const int64_t floats = kComplex ? 2 * n : n;
   std::memcpy(state, b, static_cast<size_t>(floats) * sizeof(float));
   std::memcpy(prod, a, static_cast<size_t>(floats) * sizeof(float));
