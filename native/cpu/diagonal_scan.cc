@@ -5,7 +5,9 @@
 //  - Channel-parallel: each thread owns some (batch, channel range) segments
 //    and walks them once from t = 0 to L − 1, one row at a time, so a, b and h
 //    stream through memory in order. h_{t−1} is read back from the row of h
-//    just written (still in L1), so the state never needs its own buffer.
+//    just written (still in L1), so the state never needs its own buffer;
+//    a segment of one vector or less keeps it in a register instead, as the
+//    loop-carried chain is then all the work there is.
 //  - Time-parallel, when batch × channel vectors cannot keep the threads busy
 //    but L is long (b = 1 with a few channels): a reduce-then-scan over nth + 1
 //    time chunks. Pass 1: thread 0 scans chunk 0 for real (its incoming state
@@ -20,7 +22,8 @@
 //    h_t comes out of the same recurrence, in the same order, as a sequential
 //    scan from the carry. Chunk 0 is shorter (weight 2 against 3) because in
 //    pass 1 it does a full scan (12 bytes per element) while the others only
-//    reduce (8), so both finish together.
+//    reduce (8), so both finish together. Products that reach subnormal
+//    magnitudes are flushed to 0 (see flushSubnormal).
 //
 // Complex numbers are (re, im) pairs in memory. Each pair of vectors holding
 // kLanes complex numbers is split into a vector of real parts and one of
