@@ -28,6 +28,15 @@ function timeConcat(pieces: Tensor[]): Float32Array {
   return out;
 }
 
+/** Same float32 bits everywhere (NaN-safe, and fast on large arrays where t.deepEqual is not). */
+function sameBits(x: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; length: number }, y: typeof x): boolean {
+  if (x.length !== y.length) return false;
+  const a = new Uint32Array(x.buffer, x.byteOffset, x.length);
+  const b = new Uint32Array(y.buffer, y.byteOffset, y.length);
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function withThreads<T>(n: number, fn: () => T): T {
   const original = getNumThreads();
   setNumThreads(n);
@@ -74,7 +83,7 @@ test('causalConv1d matches the reference on odd sizes and widths, with and witho
             t.deepEqual(finalState!.shape, [batch, c, w - 1]);
             t.true(relError(y.data as Float32Array, ref.y) < 1e-5, `${label}: ${relError(y.data as Float32Array, ref.y)}`);
             // finalState is copied inputs: exact.
-            t.deepEqual(Array.from(finalState!.data as Float32Array), Array.from(ref.finalState), label);
+            t.true(sameBits(finalState!.data as Float32Array, Float32Array.from(ref.finalState)), label);
           });
         }
       }
@@ -89,7 +98,7 @@ test('causalConv1d with wide kernels (w = 13, 33) and L shorter than the state',
     forEachIsa((isa) => {
       const { y, finalState } = ops.causalConv1dSync({ x, weight, bias, initialState: state, returnFinalState: true });
       t.true(relError(y.data as Float32Array, ref.y) < 1e-5, `${isa} ${L} ${c} ${w}`);
-      t.deepEqual(Array.from(finalState!.data as Float32Array), Array.from(ref.finalState));
+      t.true(sameBits(finalState!.data as Float32Array, Float32Array.from(ref.finalState)));
     });
   }
 });
@@ -103,7 +112,7 @@ test('causalConv1d leaves finalState out unless asked, and gives [b, c, 0] for w
   t.deepEqual(first.finalState!.shape, [2, 3, 0]);
   // The empty state chains like any other.
   const again = ops.causalConv1dSync({ x, weight: w1, initialState: first.finalState, returnFinalState: true });
-  t.deepEqual(Array.from(again.y.data as Float32Array), Array.from(first.y.data as Float32Array));
+  t.true(sameBits(again.y.data as Float32Array, first.y.data as Float32Array));
   // w = 1 is a per-channel scale: y = w · x.
   const ref = causalConv1dRef(x.data, w1.data, [2, 5, 3, 1]);
   t.true(relError(first.y.data as Float32Array, ref.y) < 1e-6);
@@ -126,8 +135,8 @@ test('causalConv1d state chaining: two calls equal one, and L = 1 steps equal on
           pieces.push(r.y);
           carry = r.finalState;
         }
-        t.deepEqual(Array.from(timeConcat(pieces)), Array.from(whole.y.data as Float32Array), `${isa} w=${w} cuts=${cuts}`);
-        t.deepEqual(Array.from(carry!.data as Float32Array), Array.from(whole.finalState!.data as Float32Array));
+        t.true(sameBits(timeConcat(pieces), whole.y.data as Float32Array), `${isa} w=${w} cuts=${cuts}`);
+        t.true(sameBits(carry!.data as Float32Array, whole.finalState!.data as Float32Array));
       }
       // The decode loop: one token at a time from no state.
       const fromZero = ops.causalConv1dSync({ x, weight, bias, returnFinalState: true });
@@ -138,8 +147,8 @@ test('causalConv1d state chaining: two calls equal one, and L = 1 steps equal on
         steps.push(r.y);
         carry = r.finalState;
       }
-      t.deepEqual(Array.from(timeConcat(steps)), Array.from(fromZero.y.data as Float32Array), `${isa} w=${w} steps`);
-      t.deepEqual(Array.from(carry!.data as Float32Array), Array.from(fromZero.finalState!.data as Float32Array));
+      t.true(sameBits(timeConcat(steps), fromZero.y.data as Float32Array), `${isa} w=${w} steps`);
+      t.true(sameBits(carry!.data as Float32Array, fromZero.finalState!.data as Float32Array));
     });
   }
 });
@@ -155,8 +164,8 @@ test.serial('causalConv1d gives the same bits on 1, 2 and 3 threads (rows and ch
       );
       t.true(relError(outputs[0]!.y.data as Float32Array, ref.y) < 1e-5, `${isa} ${c}`);
       for (const o of outputs.slice(1)) {
-        t.deepEqual(Array.from(o.y.data as Float32Array), Array.from(outputs[0]!.y.data as Float32Array), `${isa} b=${batch} L=${L} c=${c}`);
-        t.deepEqual(Array.from(o.finalState!.data as Float32Array), Array.from(ref.finalState));
+        t.true(sameBits(o.y.data as Float32Array, outputs[0]!.y.data as Float32Array), `${isa} b=${batch} L=${L} c=${c}`);
+        t.true(sameBits(o.finalState!.data as Float32Array, Float32Array.from(ref.finalState)));
       }
     });
   }
@@ -224,7 +233,7 @@ test('causalConv1d async form gives the sync result and rejects bad input', asyn
   const pending = ops.causalConv1d(args);
   t.true(pending instanceof Promise);
   const result = await pending;
-  t.deepEqual(Array.from(result.y.data as Float32Array), Array.from(sync.y.data as Float32Array));
-  t.deepEqual(Array.from(result.finalState!.data as Float32Array), Array.from(sync.finalState!.data as Float32Array));
+  t.true(sameBits(result.y.data as Float32Array, sync.y.data as Float32Array));
+  t.true(sameBits(result.finalState!.data as Float32Array, sync.finalState!.data as Float32Array));
   await t.throwsAsync(ops.causalConv1d({ x, weight: Tensor.zeros([3, 4]) }), { instanceOf: RangeError, message: /weight must have shape \[40, \*\]/ });
 });
