@@ -1,9 +1,14 @@
 // Benchmark entry point: `npm run bench -- <suite> [options]`.
 
 import { runGemmBench } from './gemm.js';
+import { benchDiagonalScan } from './diagonal-scan.js';
+import { benchCausalConv1d } from './causal-conv1d.js';
+import { writeResults } from './harness.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  'diagonal-scan': async (args) => console.log(`\nwrote ${writeResults('diagonal-scan', await benchDiagonalScan(args))}`),
+  'causal-conv1d': async (args) => console.log(`\nwrote ${writeResults('causal-conv1d', await benchCausalConv1d(args))}`),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -13,6 +13,8 @@ import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
 import { rope } from './rope.js';
 import { embedding } from './embedding.js';
+import { diagonalScan } from './diagonal_scan.js';
+import { causalConv1d } from './causal_conv1d.js';
 
 const table = {
   matmul,
@@ -32,6 +34,8 @@ const table = {
   blockScan,
   slstm,
   complexRnn,
+  diagonalScan,
+  causalConv1d,
 };
 
 type Table = typeof table;
@@ -115,3 +119,5 @@ export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';
 export type { RopeArgs } from './rope.js';
 export type { EmbeddingArgs } from './embedding.js';
+export type { DiagonalScanArgs, DiagonalScanResult } from './diagonal_scan.js';
+export type { CausalConv1dArgs, CausalConv1dResult } from './causal_conv1d.js';

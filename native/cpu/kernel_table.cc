@@ -18,6 +18,8 @@ void moe(const MoeArgs& args);
 void blockScan(const BlockScanArgs& args);
 void slstm(const SlstmArgs& args);
 void complexRnn(const ComplexRnnArgs& args);
+void diagonalScan(const DiagonalScanArgs& args);
+void causalConv1d(const CausalConv1dArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -43,6 +45,8 @@ static Kernels makeTable() {
   k.blockScan = &blockScan;
   k.slstm = &slstm;
   k.complexRnn = &complexRnn;
+  k.diagonalScan = &diagonalScan;
+  k.causalConv1d = &causalConv1d;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

@@ -172,6 +172,29 @@ struct ComplexRnnArgs {
   const float* h0 = nullptr;      // [batch, hidden, 2] or null
   float* y = nullptr;             // [batch, L, hidden, 2]
   float* last = nullptr;          // [batch, hidden, 2]
+// h_t = a_t ⊙ h_{t−1} + b_t for t < L, independently per (batch, channel);
+// complex: every element is a (re, im) pair and ⊙ is complex multiplication.
+struct DiagonalScanArgs {
+  int64_t batch = 0, L = 0, channels = 0;
+  bool complex = false;
+  const float* a = nullptr;             // [batch, L, channels(, 2)]
+  const float* b = nullptr;             // [batch, L, channels(, 2)]
+  const float* initialState = nullptr;  // [batch, channels(, 2)], or nullptr for zeros
+  float* h = nullptr;                   // [batch, L, channels(, 2)]
+  float* lastState = nullptr;           // [batch, channels(, 2)]
+};
+
+// Depthwise causal conv: y[t, ch] = bias[ch] + Σ_j weight[ch, j] · x[t − (width − 1) + j, ch],
+// with inputs before t = 0 from initialState (oldest first) or zeros; optional silu.
+struct CausalConv1dArgs {
+  int64_t batch = 0, L = 0, channels = 0, width = 0;
+  const float* x = nullptr;             // [batch, L, channels]
+  const float* weight = nullptr;        // [channels, width]
+  const float* bias = nullptr;          // [channels] or nullptr
+  const float* initialState = nullptr;  // [batch, channels, width − 1] or nullptr (zeros)
+  bool silu = false;
+  float* y = nullptr;                   // [batch, L, channels]
+  float* finalState = nullptr;          // [batch, channels, width − 1] (the last width − 1 inputs) or nullptr
 };
 
 struct ProbeResult {
@@ -196,6 +219,9 @@ struct Kernels {
   void (*blockScan)(const BlockScanArgs& args);
   void (*slstm)(const SlstmArgs& args);
   void (*complexRnn)(const ComplexRnnArgs& args);
+  // State-space building blocks (native/cpu/diagonal_scan.cc, causal_conv1d.cc).
+  void (*diagonalScan)(const DiagonalScanArgs& args);
+  void (*causalConv1d)(const CausalConv1dArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -23,6 +23,8 @@ const OpEntry kOps[] = {
     {"blockScan", runBlockScan},
     {"slstm", runSlstm},
     {"complexRnn", runComplexRnn},
+    {"diagonalScan", runDiagonalScan},
+    {"causalConv1d", runCausalConv1d},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -21,5 +21,7 @@ void runMoe(const OpCall& call);          // ops/moe.cc
 void runBlockScan(const OpCall& call);    // ops/block_scan.cc
 void runSlstm(const OpCall& call);        // ops/slstm.cc
 void runComplexRnn(const OpCall& call);   // ops/complex_rnn.cc
+void runDiagonalScan(const OpCall& call);  // ops/diagonal_scan.cc
+void runCausalConv1d(const OpCall& call);  // ops/causal_conv1d.cc
 
 }  // namespace cr
