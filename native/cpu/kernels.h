@@ -119,6 +119,25 @@ struct BatchedGemmArgs {
   int64_t strideA = 0, strideB = 0, strideC = 0;
 };
 
+// Mamba-1 selective scan (native/cpu/selective_scan.cc), token-major: u, delta,
+// z, y [batch, L, d]; A [d, n]; B, C [batch, L, groups, n], channel c reading
+// group c / (d / groups); D, deltaBias [d]; initialState, lastState [batch, d, n].
+struct SelectiveScanArgs {
+  int64_t batch = 0, L = 0, d = 0, n = 0, groups = 1;
+  const float* u = nullptr;
+  const float* delta = nullptr;
+  const float* A = nullptr;
+  const float* B = nullptr;
+  const float* C = nullptr;
+  const float* D = nullptr;             // optional
+  const float* z = nullptr;             // optional
+  const float* deltaBias = nullptr;     // optional
+  const float* initialState = nullptr;  // optional: zeros when absent
+  bool deltaSoftplus = false;
+  float* y = nullptr;
+  float* lastState = nullptr;  // optional
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -137,6 +156,7 @@ struct Kernels {
   void (*embedding)(const EmbeddingArgs& args);
   void (*copy)(const CopyArgs& args);
   void (*batchedGemm)(const BatchedGemmArgs& args);
+  void (*selectiveScan)(const SelectiveScanArgs& args);  // native/cpu/selective_scan.cc
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

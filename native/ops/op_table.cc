@@ -19,6 +19,7 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"selectiveScan", runSelectiveScan},
     {nullptr, nullptr},
 };
 }  // namespace
