@@ -1,9 +1,11 @@
 // Benchmark entry point: `npm run bench -- <suite> [options]`.
 
 import { runGemmBench } from './gemm.js';
+import { runSelectiveScanBench } from './selective-scan.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  'selective-scan': runSelectiveScanBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

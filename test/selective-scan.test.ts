@@ -133,8 +133,10 @@ test('selectiveScan matches the float64 reference on odd shapes and group counts
       }
     }
   }
-  // Wider channel counts: several vectors per chunk, several chunks per group.
+  // Wider channel counts (several vectors per chunk, several chunks per group), and n
+  // that is no multiple of the vector width, on both the long- and short-sequence paths.
   cases.push([1, 1000, 33, 16, 3], [2, 50, 300, 16, 1], [1, 9, 300, 16, 3], [1, 20, 96, 5, 4], [2, 13, 40, 3, 8]);
+  cases.push([1, 30, 12, 20, 2], [2, 3, 12, 20, 2], [1, 8, 40, 16, 1], [1, 9, 40, 16, 1]);
   let seed = 1;
   for (const [b, L, d, n, g] of cases) {
     const x = makeInputs(b, L, d, n, g, seed++);
@@ -153,7 +155,8 @@ test('selectiveScan matches the float64 reference on odd shapes and group counts
 });
 
 test('selectiveScan matches the reference with and without each optional input and option, on every ISA', (t) => {
-  const shapes: [number, number, number, number, number][] = [[2, 33, 33, 16, 3], [1, 7, 7, 1, 1], [2, 11, 19, 4, 1]];
+  // Long (L > 8) and short (L ≤ 8: the decode path) sequences, n filling vectors or not.
+  const shapes: [number, number, number, number, number][] = [[2, 33, 33, 16, 3], [2, 5, 33, 16, 3], [1, 7, 7, 1, 1], [2, 11, 19, 4, 1], [1, 3, 9, 20, 3]];
   let seed = 100;
   for (const [b, L, d, n, g] of shapes) {
     const base = makeInputs(b, L, d, n, g, seed++);

@@ -19,8 +19,12 @@
 // and stream them from memory twice). The next rows are prefetched by hand:
 // rows are d floats apart, a stride the hardware prefetchers do not follow.
 //
-// The decode step (L = 1 with a state) is the same walk of length one: the
-// state is read once into the chunk layout and written back once, O(d·n).
+// Short sequences (the decode step: L = 1 with a state) take a second path,
+// with lanes across the n state entries of one channel instead: that is the
+// layout of A and of the state in memory, so the per-call cost is the update
+// itself, O(d·n), with no transposition of A and the state (which costs more
+// than ten tokens of the channel-lane path), at the price of one horizontal sum
+// per channel per token.
 #include <algorithm>
 #include <cstdint>
 
@@ -38,6 +42,7 @@ constexpr int64_t kChunkStateFloats = 2048;
 // Rows ahead to prefetch. One row of a chunk costs n·(chunk/kLanes) exponentials,
 // hundreds of ns, so two rows ahead covers the memory latency.
 constexpr int64_t kPrefetchRows = 2;
+constexpr float kLog2e = 1.44269504088896341f;
 
 struct Layout {
   int64_t channelsPerGroup = 0;
@@ -64,18 +69,73 @@ static Layout planChunks(const SelectiveScanArgs& g) {
   return p;
 }
 
+// 2^x, for the decay factors exp(Δ·A) = 2^(Δ·A·log2 e) with A stored pre-scaled.
+// One exponential per state entry per token is most of the scan's arithmetic, so
+// this is leaner than vexp (no argument split, one scaling): 2^x = 2^k · 2^r with
+// k = round(x), r in [−½, ½], and a degree-5 fit of 2^r to within 1.9e-7
+// relative in float32 whose constant term is exactly 1, so decays near 1 (small
+// Δ), which the state multiplies by many times in a row, are not biased.
+// Below 2^−127 it returns 0 and above 2^127 it saturates (vexp would give inf,
+// but a state growing that fast has overflowed the reference long before).
+static inline Vec exp2Decay(Vec x) {
+  x = vmax(vset(-127.0f), vmin(vset(127.0f), x));  // this operand order lets NaN through
+  const Vec k = vround(x);
+  const Vec r = x - k;
+  Vec p = vset(1.326472731307149e-3f);
+  p = vfma(p, r, vset(9.671512991189957e-3f));
+  p = vfma(p, r, vset(5.550733581185341e-2f));
+  p = vfma(p, r, vset(2.402224242687225e-1f));
+  p = vfma(p, r, vset(6.931470036506653e-1f));
+  p = vfma(p, r, vset(1.0f));
+  return p * vpow2i(k);  // 2^−127 comes out as exactly 0 (a zero exponent field)
+}
+
 static inline void prefetchRow(const float* row, int64_t count) {
   for (int64_t i = 0; i < count; i += 16) __builtin_prefetch(row + i);
   __builtin_prefetch(row + count - 1);
 }
 
-// Runs channels [c0, c1) of `group` in batch row b through the sequence. aT and h
-// are L1 scratch of (c1 − c0 rounded up to kLanes) · n floats each, laid out
-// [vector][s][lane]. kN is n when fixed at compile time (so the state loop
-// unrolls), 0 for any n.
+// Up to this many tokens, a call takes the state-lane path (see the top): the
+// channel-lane path transposes A and the state in and out, which costs about as
+// much as this many tokens of its scan. It needs n to fill a vector.
+constexpr int64_t kShortSequence = 8;
+
+// L1 scratch of one chunk, for `paddedWidth` = (channels rounded up to kLanes) lanes.
+struct ChunkScratch {
+  float* aT;    // A · log2 e, [vector][s][lane] (channel-lane path)
+  float* h;     // the state: [vector][s][lane], or [channel][s] on the state-lane path
+  float* dt;    // this token's Δ, [paddedWidth]
+  float* dtx;   // Δ·u
+  float* skip;  // D·u (0 without D)
+  float* gate;  // silu(z)
+  float* ySum;  // Σ_s C[s]·h[s] per channel (state-lane path)
+};
+
+// The per-channel part of token row `row` for channels [c0, c1): Δ, Δ·u, D·u and
+// silu(z), vectorised across channels. Done for the whole chunk before its state
+// loops: softplus and silu are long dependency chains, and started at the head
+// of each vector's state loop they would stall it; here they overlap.
+static void prepareToken(const SelectiveScanArgs& g, int64_t row, int64_t c0, int64_t c1, const ChunkScratch& w) {
+  for (int64_t c = c0, i = 0; c < c1; c += kLanes, i += kLanes) {
+    const int lanes = static_cast<int>(std::min<int64_t>(kLanes, c1 - c));
+    const bool full = lanes == kLanes;
+    auto load = [&](const float* p) { return full ? vload(p) : vloadPartial(p, lanes); };
+    Vec dt = load(g.delta + row + c);
+    if (g.deltaBias) dt += load(g.deltaBias + c);
+    if (g.deltaSoftplus) dt = vsoftplus(dt);
+    const Vec x = load(g.u + row + c);
+    vstore(w.dt + i, dt);
+    vstore(w.dtx + i, dt * x);
+    vstore(w.skip + i, g.D ? load(g.D + c) * x : vzero());
+    if (g.z) vstore(w.gate + i, vsilu(load(g.z + row + c)));
+  }
+}
+
+// Channel-lane path: runs channels [c0, c1) of `group` in batch row b through the
+// sequence. kN is n when fixed at compile time (so the state loop unrolls), 0 for any n.
 template <int kN>
-static void scanChunk(const SelectiveScanArgs& g, int64_t b, int64_t group, int64_t c0, int64_t c1, float* aT,
-                      float* h) {
+static void scanChunk(const SelectiveScanArgs& g, int64_t b, int64_t group, int64_t c0, int64_t c1,
+                      const ChunkScratch& w) {
   const int64_t n = kN > 0 ? kN : g.n;
   const int64_t L = g.L, d = g.d;
   const int64_t width = c1 - c0;
@@ -88,8 +148,8 @@ static void scanChunk(const SelectiveScanArgs& g, int64_t b, int64_t group, int6
   for (int64_t c = 0; c < paddedWidth; ++c) {
     const int64_t base = (c / kLanes) * n * kLanes + c % kLanes;
     for (int64_t s = 0; s < n; ++s) {
-      aT[base + s * kLanes] = c < width ? g.A[(c0 + c) * n + s] : 0.0f;
-      h[base + s * kLanes] = c < width && state0 ? state0[c * n + s] : 0.0f;
+      w.aT[base + s * kLanes] = c < width ? g.A[(c0 + c) * n + s] * kLog2e : 0.0f;
+      w.h[base + s * kLanes] = c < width && state0 ? state0[c * n + s] : 0.0f;
     }
   }
 
@@ -104,31 +164,24 @@ static void scanChunk(const SelectiveScanArgs& g, int64_t b, int64_t group, int6
       prefetchRow(g.delta + ahead, width);
       if (g.z) prefetchRow(g.z + ahead, width);
     }
+    prepareToken(g, row, c0, c1, w);
     for (int64_t v = 0; v < vectors; ++v) {
-      const int64_t c = c0 + v * kLanes;
-      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, c1 - c));
-      const bool full = lanes == kLanes;
-      auto load = [&](const float* p) { return full ? vload(p) : vloadPartial(p, lanes); };
-
-      Vec dt = load(g.delta + row + c);
-      if (g.deltaBias) dt += load(g.deltaBias + c);
-      if (g.deltaSoftplus) dt = vsoftplus(dt);
-      const Vec x = load(g.u + row + c);
-      const Vec dtx = dt * x;
-
-      float* hv = h + v * n * kLanes;
-      const float* av = aT + v * n * kLanes;
-      Vec out = vzero();
+      const Vec dt = vload(w.dt + v * kLanes);
+      const Vec dtx = vload(w.dtx + v * kLanes);
+      float* hv = w.h + v * n * kLanes;
+      const float* av = w.aT + v * n * kLanes;
+      Vec out = vload(w.skip + v * kLanes);
 #pragma GCC unroll 16
       for (int64_t s = 0; s < n; ++s) {
-        const Vec decay = vexp(dt * vload(av + s * kLanes));
+        const Vec decay = exp2Decay(dt * vload(av + s * kLanes));
         const Vec hs = vfma(decay, vload(hv + s * kLanes), dtx * vset(Bt[s]));
         vstore(hv + s * kLanes, hs);
         out = vfma(hs, vset(Ct[s]), out);
       }
-      if (g.D) out = vfma(load(g.D + c), x, out);
-      if (g.z) out = out * vsilu(load(g.z + row + c));
-      if (full) vstore(g.y + row + c, out);
+      if (g.z) out = out * vload(w.gate + v * kLanes);
+      const int64_t c = c0 + v * kLanes;
+      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, c1 - c));
+      if (lanes == kLanes) vstore(g.y + row + c, out);
       else vstorePartial(g.y + row + c, out, lanes);
     }
   }
@@ -137,7 +190,50 @@ static void scanChunk(const SelectiveScanArgs& g, int64_t b, int64_t group, int6
     float* state1 = g.lastState + (b * d + c0) * n;
     for (int64_t c = 0; c < width; ++c) {
       const int64_t base = (c / kLanes) * n * kLanes + c % kLanes;
-      for (int64_t s = 0; s < n; ++s) state1[c * n + s] = h[base + s * kLanes];
+      for (int64_t s = 0; s < n; ++s) state1[c * n + s] = w.h[base + s * kLanes];
+    }
+  }
+}
+
+// State-lane path for short sequences: the same chunks, but each channel's n
+// state entries are the lanes, read from initialState and written to lastState
+// in place (the scratch state carries them between tokens).
+static void scanChunkShort(const SelectiveScanArgs& g, int64_t b, int64_t group, int64_t c0, int64_t c1,
+                           const ChunkScratch& w) {
+  const int64_t n = g.n, L = g.L, d = g.d;
+  const int64_t width = c1 - c0;
+  const float* hIn = g.initialState ? g.initialState + (b * d + c0) * n : nullptr;  // null: zeros
+  float* const state1 = g.lastState ? g.lastState + (b * d + c0) * n : nullptr;
+  for (int64_t t = 0; t < L; ++t) {
+    const int64_t row = (b * L + t) * d;
+    const float* Bt = g.B + ((b * L + t) * g.groups + group) * n;
+    const float* Ct = g.C + ((b * L + t) * g.groups + group) * n;
+    float* hOut = t == L - 1 && state1 ? state1 : w.h;
+    prepareToken(g, row, c0, c1, w);
+    for (int64_t c = 0; c < width; ++c) {
+      const Vec dt = vset(w.dt[c]);
+      const Vec dtx = vset(w.dtx[c]);
+      Vec sum = vzero();
+      for (int64_t s = 0; s < n; s += kLanes) {
+        const int lanes = static_cast<int>(std::min<int64_t>(kLanes, n - s));
+        const bool full = lanes == kLanes;  // masked stores are slow on some CPUs: only for a tail
+        auto load = [&](const float* p) { return full ? vload(p) : vloadPartial(p, lanes); };
+        const int64_t at = c * n + s;
+        const Vec a = load(g.A + c0 * n + at) * vset(kLog2e);  // rounded as on the other path
+        const Vec hPrev = hIn ? load(hIn + at) : vzero();
+        const Vec hs = vfma(exp2Decay(dt * a), hPrev, dtx * load(Bt + s));
+        if (full) vstore(hOut + at, hs);
+        else vstorePartial(hOut + at, hs, lanes);
+        sum = vfma(hs, load(Ct + s), sum);
+      }
+      w.ySum[c] = vreduceAdd(sum);
+    }
+    hIn = hOut;
+    for (int64_t c = c0, i = 0; c < c1; c += kLanes, i += kLanes) {
+      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, c1 - c));
+      Vec out = vloadPartial(w.ySum + i, lanes) + vload(w.skip + i);
+      if (g.z) out = out * vload(w.gate + i);
+      vstorePartial(g.y + row + c, out, lanes);
     }
   }
 }
@@ -146,22 +242,31 @@ static void scanChunk(const SelectiveScanArgs& g, int64_t b, int64_t group, int6
 
 void selectiveScan(const SelectiveScanArgs& g) {
   const Layout p = planChunks(g);
-  const int64_t scratchFloats = (p.chunk + kLanes - 1) / kLanes * kLanes * g.n;
+  const bool shortPath = g.L <= kShortSequence && g.n >= kLanes;
   // Below ~32K state updates in all, waking threads costs more than the scan (decode steps).
   const int64_t updatesPerTask = g.L * p.chunk * g.n;
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(1, updatesPerTask));
   parallelFor(p.tasks, grain, [&](int64_t task0, int64_t task1) {
     ScratchScope scratch;
-    float* aT = scratch.allocate<float>(static_cast<size_t>(scratchFloats));
-    float* h = scratch.allocate<float>(static_cast<size_t>(scratchFloats));
+    const size_t paddedWidth = static_cast<size_t>((p.chunk + kLanes - 1) / kLanes * kLanes);
+    const size_t stateFloats = paddedWidth * static_cast<size_t>(g.n);
+    ChunkScratch w;
+    w.aT = shortPath ? nullptr : scratch.allocate<float>(stateFloats);
+    w.h = scratch.allocate<float>(stateFloats);
+    w.dt = scratch.allocate<float>(paddedWidth);
+    w.dtx = scratch.allocate<float>(paddedWidth);
+    w.skip = scratch.allocate<float>(paddedWidth);
+    w.gate = scratch.allocate<float>(paddedWidth);
+    w.ySum = scratch.allocate<float>(paddedWidth);
     for (int64_t task = task0; task < task1; ++task) {
       const int64_t chunkIndex = task % p.chunksPerGroup;
       const int64_t group = task / p.chunksPerGroup % g.groups;
       const int64_t b = task / (p.chunksPerGroup * g.groups);
       const int64_t c0 = group * p.channelsPerGroup + chunkIndex * p.chunk;
       const int64_t c1 = std::min(c0 + p.chunk, (group + 1) * p.channelsPerGroup);
-      if (g.n == 16) scanChunk<16>(g, b, group, c0, c1, aT, h);
-      else scanChunk<0>(g, b, group, c0, c1, aT, h);
+      if (shortPath) scanChunkShort(g, b, group, c0, c1, w);
+      else if (g.n == 16) scanChunk<16>(g, b, group, c0, c1, w);
+      else scanChunk<0>(g, b, group, c0, c1, w);
     }
   });
 }
