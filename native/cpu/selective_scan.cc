@@ -37,7 +37,8 @@ namespace cr::cpu::CR_ISA {
 
 namespace {
 
-// Floats of state plus A per chunk: 2 · 4096 · 4 B = 32 KB would fill L1, so half that.
+// Floats of state per chunk (and as many of A): 2 · 2048 · 4 B = 16 KB, half of a
+// 32 KB L1 data cache, leaving the rest to the streamed rows and the stack.
 constexpr int64_t kChunkStateFloats = 2048;
 // Rows ahead to prefetch. One row of a chunk costs n·(chunk/kLanes) exponentials,
 // hundreds of ns, so two rows ahead covers the memory latency.
@@ -95,9 +96,10 @@ static inline void prefetchRow(const float* row, int64_t count) {
   __builtin_prefetch(row + count - 1);
 }
 
-// Up to this many tokens, a call takes the state-lane path (see the top): the
-// channel-lane path transposes A and the state in and out, which costs about as
-// much as this many tokens of its scan. It needs n to fill a vector.
+// Up to this many tokens, a call takes the state-lane path (see the top). Its
+// horizontal sums make each token dearer than on the channel-lane path, but the
+// transposes it saves (A and the state, in and out, one scalar move per entry)
+// cost more than ten tokens of the channel-lane scan. It needs n to fill a vector.
 constexpr int64_t kShortSequence = 8;
 
 // L1 scratch of one chunk, for `paddedWidth` = (channels rounded up to kLanes) lanes.
