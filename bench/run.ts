@@ -9,6 +9,11 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
   'diagonal-scan': async (args) => console.log(`\nwrote ${writeResults('diagonal-scan', await benchDiagonalScan(args))}`),
   'causal-conv1d': async (args) => console.log(`\nwrote ${writeResults('causal-conv1d', await benchCausalConv1d(args))}`),
+import { runSelectiveScanBench } from './selective-scan.js';
+
+const suites: Record<string, (args: string[]) => Promise<void>> = {
+  gemm: runGemmBench,
+  'selective-scan': runSelectiveScanBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -15,6 +15,7 @@ import { rope } from './rope.js';
 import { embedding } from './embedding.js';
 import { diagonalScan } from './diagonal_scan.js';
 import { causalConv1d } from './causal_conv1d.js';
+import { selectiveScan } from './selective_scan.js';
 
 const table = {
   matmul,
@@ -36,6 +37,7 @@ const table = {
   complexRnn,
   diagonalScan,
   causalConv1d,
+  selectiveScan,
 };
 
 type Table = typeof table;
@@ -121,3 +123,4 @@ export type { RopeArgs } from './rope.js';
 export type { EmbeddingArgs } from './embedding.js';
 export type { DiagonalScanArgs, DiagonalScanResult } from './diagonal_scan.js';
 export type { CausalConv1dArgs, CausalConv1dResult } from './causal_conv1d.js';
+export type { SelectiveScanArgs, SelectiveScanResult } from './selective_scan.js';

@@ -20,6 +20,7 @@ void slstm(const SlstmArgs& args);
 void complexRnn(const ComplexRnnArgs& args);
 void diagonalScan(const DiagonalScanArgs& args);
 void causalConv1d(const CausalConv1dArgs& args);
+void selectiveScan(const SelectiveScanArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -47,6 +48,7 @@ static Kernels makeTable() {
   k.complexRnn = &complexRnn;
   k.diagonalScan = &diagonalScan;
   k.causalConv1d = &causalConv1d;
+  k.selectiveScan = &selectiveScan;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

@@ -195,6 +195,23 @@ struct CausalConv1dArgs {
   bool silu = false;
   float* y = nullptr;                   // [batch, L, channels]
   float* finalState = nullptr;          // [batch, channels, width − 1] (the last width − 1 inputs) or nullptr
+// Mamba-1 selective scan (native/cpu/selective_scan.cc), token-major: u, delta,
+// z, y [batch, L, d]; A [d, n]; B, C [batch, L, groups, n], channel c reading
+// group c / (d / groups); D, deltaBias [d]; initialState, lastState [batch, d, n].
+struct SelectiveScanArgs {
+  int64_t batch = 0, L = 0, d = 0, n = 0, groups = 1;
+  const float* u = nullptr;
+  const float* delta = nullptr;
+  const float* A = nullptr;
+  const float* B = nullptr;
+  const float* C = nullptr;
+  const float* D = nullptr;             // optional
+  const float* z = nullptr;             // optional
+  const float* deltaBias = nullptr;     // optional
+  const float* initialState = nullptr;  // optional: zeros when absent
+  bool deltaSoftplus = false;
+  float* y = nullptr;
+  float* lastState = nullptr;  // optional
 };
 
 struct ProbeResult {
@@ -222,6 +239,7 @@ struct Kernels {
   // State-space building blocks (native/cpu/diagonal_scan.cc, causal_conv1d.cc).
   void (*diagonalScan)(const DiagonalScanArgs& args);
   void (*causalConv1d)(const CausalConv1dArgs& args);
+  void (*selectiveScan)(const SelectiveScanArgs& args);  // native/cpu/selective_scan.cc
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

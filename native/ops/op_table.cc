@@ -25,6 +25,7 @@ const OpEntry kOps[] = {
     {"complexRnn", runComplexRnn},
     {"diagonalScan", runDiagonalScan},
     {"causalConv1d", runCausalConv1d},
+    {"selectiveScan", runSelectiveScan},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -23,5 +23,6 @@ void runSlstm(const OpCall& call);        // ops/slstm.cc
 void runComplexRnn(const OpCall& call);   // ops/complex_rnn.cc
 void runDiagonalScan(const OpCall& call);  // ops/diagonal_scan.cc
 void runCausalConv1d(const OpCall& call);  // ops/causal_conv1d.cc
+void runSelectiveScan(const OpCall& call);  // ops/selective_scan.cc
 
 }  // namespace cr
