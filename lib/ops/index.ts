@@ -9,6 +9,8 @@ import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
 import { rope } from './rope.js';
 import { embedding } from './embedding.js';
+import { fftConv } from './fft_conv.js';
+import { ssmKernel } from './ssm_kernel.js';
 
 const table = {
   matmul,
@@ -24,6 +26,8 @@ const table = {
   permute,
   concat,
   slice,
+  fftConv,
+  ssmKernel,
 };
 
 type Table = typeof table;
@@ -103,3 +107,5 @@ export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';
 export type { RopeArgs } from './rope.js';
 export type { EmbeddingArgs } from './embedding.js';
+export type { FftConvArgs, ConvMethod } from './fft_conv.js';
+export type { SsmKernelArgs, Discretization } from './ssm_kernel.js';

@@ -19,6 +19,8 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"fftConv", runFftConv},
+    {"ssmKernel", runSsmKernel},
     {nullptr, nullptr},
 };
 }  // namespace

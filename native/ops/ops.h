@@ -17,5 +17,7 @@ void runPermute(const OpCall& call);      // ops/layout.cc
 void runConcat(const OpCall& call);       // ops/layout.cc
 void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
+void runFftConv(const OpCall& call);      // ops/fft_conv.cc
+void runSsmKernel(const OpCall& call);    // ops/fft_conv.cc
 
 }  // namespace cr
