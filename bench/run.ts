@@ -1,9 +1,13 @@
 // Benchmark entry point: `npm run bench -- <suite> [options]`.
 
 import { runGemmBench } from './gemm.js';
+import { benchFftConv } from './fft-conv.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  'fft-conv': async (args) => {
+    await benchFftConv(args);
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -372,6 +372,7 @@ static void convolveFft(const FftConvArgs& g) {
 
 constexpr int64_t kDirectTile = 256;  // output steps per task
 constexpr int kDirectRows = 8;        // outputs accumulated together (independent FMA chains)
+constexpr int kDirectTaps = 4;        // taps applied together: 8 × 4 products from 11 row loads and 4 tap loads
 
 static void convolveDirect(const FftConvArgs& g) {
   const int64_t blocks = (g.channels + kLanes - 1) / kLanes;
@@ -383,38 +384,49 @@ static void convolveDirect(const FftConvArgs& g) {
     const int lanes = static_cast<int>(std::min<int64_t>(kLanes, g.channels - c0));
     const int64_t t0 = tile * kDirectTile;
     const int64_t t1 = std::min(g.L, t0 + kDirectTile);
-    // Taps this tile can reach, tap-major with the block's channels across
-    // lanes; and u from time t0 − pad on, zeros before t = 0, so every tap in
-    // range reads a row (out-of-range times read zero).
+    // The taps this tile can reach, tap-major with the block's channels across
+    // lanes, zero-extended to whole groups of kDirectTaps; and u from time
+    // t0 − pad on, zero before t = 0, so every tap in a group reads a row.
     const int64_t taps = std::min(g.Lk, t1);
-    const int64_t pad = taps - 1;
+    const int64_t paddedTaps = (taps + kDirectTaps - 1) / kDirectTaps * kDirectTaps;
+    const int64_t pad = paddedTaps - 1;
+    const int64_t rowCount = t1 - t0 + pad;
     ScratchScope scratch;
-    float* tapRows = scratch.allocate<float>(static_cast<size_t>(taps * kLanes));
-    float* rows = scratch.allocate<float>(static_cast<size_t>((t1 - t0 + pad) * kLanes));
-    std::memset(tapRows, 0, static_cast<size_t>(taps * kLanes) * sizeof(float));
+    float* tapRows = scratch.allocate<float>(static_cast<size_t>(paddedTaps * kLanes));
+    float* rows = scratch.allocate<float>(static_cast<size_t>(rowCount * kLanes));
+    std::memset(tapRows, 0, static_cast<size_t>(paddedTaps * kLanes) * sizeof(float));
     for (int l = 0; l < lanes; ++l) {
       const float* k = g.k + (c0 + l) * g.Lk;
       for (int64_t s = 0; s < taps; ++s) tapRows[s * kLanes + l] = k[s];
     }
     const float* u = g.u + bi * g.L * g.channels + c0;
-    for (int64_t r = 0; r < t1 - t0 + pad; ++r) {
+    for (int64_t r = 0; r < rowCount; ++r) {
       const int64_t t = t0 - pad + r;
       vstore(rows + r * kLanes, t < 0 ? vzero() : vloadPartial(u + t * g.channels, lanes));
     }
     const Vec d = g.D ? vloadPartial(g.D + c0, lanes) : vzero();
     float* y = g.y + bi * g.L * g.channels + c0;
-    // Output t reads row t − s + pad − t0 for tap s.
+    // Output t, tap s reads row t − s − t0 + pad.
     int64_t t = t0;
     for (; t + kDirectRows <= t1; t += kDirectRows) {
-      const int64_t lastTap = std::min(g.Lk - 1, t + kDirectRows - 1);  // later taps only reach t < 0
-      Vec acc[kDirectRows];
+      // Taps past t + kDirectRows − 1 reach only t < 0 for all these outputs.
+      const int64_t tapEnd = std::min(g.Lk, t + kDirectRows);
       const float* row = rows + (t - t0 + pad) * kLanes;
+      Vec acc[kDirectRows];
       for (int i = 0; i < kDirectRows; ++i) acc[i] = d * vload(row + i * kLanes);
-      for (int64_t s = 0; s <= lastTap; ++s) {
-        const Vec tap = vload(tapRows + s * kLanes);
-        const float* r = row - s * kLanes;
+      for (int64_t s = 0; s < tapEnd; s += kDirectTaps) {
+        Vec tap[kDirectTaps];
+        for (int j = 0; j < kDirectTaps; ++j) tap[j] = vload(tapRows + (s + j) * kLanes);
+        // in[m] = u[t − s − (kDirectTaps − 1) + m]: output i, tap j reads in[i − j + kDirectTaps − 1].
+        const float* base = row - (s + kDirectTaps - 1) * kLanes;
+        Vec in[kDirectRows + kDirectTaps - 1];
+#pragma GCC unroll 16
+        for (int m = 0; m < kDirectRows + kDirectTaps - 1; ++m) in[m] = vload(base + m * kLanes);
 #pragma GCC unroll 8
-        for (int i = 0; i < kDirectRows; ++i) acc[i] = mulAdd(tap, vload(r + i * kLanes), acc[i]);
+        for (int i = 0; i < kDirectRows; ++i) {
+#pragma GCC unroll 4
+          for (int j = 0; j < kDirectTaps; ++j) acc[i] = mulAdd(tap[j], in[i - j + kDirectTaps - 1], acc[i]);
+        }
       }
       for (int i = 0; i < kDirectRows; ++i) vstorePartial(y + (t + i) * g.channels, acc[i], lanes);
     }
@@ -429,8 +441,10 @@ static void convolveDirect(const FftConvArgs& g) {
 
 // Estimated cost per (batch row, channel), in multiply-adds of the direct sum.
 // The FFT path makes two half-size complex transforms per row plus one per
-// channel for the kernel; the constant was measured on AVX-512 and AVX2 (see
-// bench/fft-conv.ts), where the two paths cross near L = Lk ≈ 48 … 64.
+// channel for the kernel, and slows down once a block's transform outgrows L2.
+// The constants come from timing both paths (AVX-512 and AVX2, b = 1 and 8):
+// they cross near L = Lk ≈ 100 … 200, and near Lk ≈ 100 … 150 for L in the
+// thousands; L ≤ 64 or Lk ≤ 16 always goes direct.
 static bool fftIsCheaper(const FftConvArgs& g) {
   const int log2N = fftLog2(g);
   if (log2N > fft::kMaxLog2 + 1) return false;
@@ -438,7 +452,8 @@ static bool fftIsCheaper(const FftConvArgs& g) {
   const double direct = L * Lk - Lk * (Lk - 1) / 2;
   const double N = std::ldexp(1.0, log2N);
   const double transforms = 2.0 + 1.0 / static_cast<double>(g.batch);
-  const double fft = 0.9 * N * (log2N + 2) * transforms;
+  const double outOfCache = N * kLanes * sizeof(float) > 512 * 1024 ? 1.25 : 1.0;
+  const double fft = 1.2 * N * (log2N + 2) * transforms * outOfCache;
   return fft < direct;
 }
 
