@@ -370,9 +370,10 @@ static void convolveFft(const FftConvArgs& g) {
 
 // ---- direct path ----------------------------------------------------------------
 
-constexpr int64_t kDirectTile = 256;  // output steps per task
-constexpr int kDirectRows = 8;        // outputs accumulated together (independent FMA chains)
-constexpr int kDirectTaps = 4;        // taps applied together: 8 × 4 products from 11 row loads and 4 tap loads
+constexpr int64_t kDirectTile = 256;        // output steps per task
+constexpr int64_t kDirectTapChunk = 2048;   // taps held in scratch at once (with their rows, about L2's size)
+constexpr int kDirectRows = 8;              // outputs accumulated together (independent FMA chains)
+constexpr int kDirectTaps = 4;              // taps applied together: 8 × 4 products from 11 row loads and 4 tap loads
 
 static void convolveDirect(const FftConvArgs& g) {
   const int64_t blocks = (g.channels + kLanes - 1) / kLanes;
@@ -384,57 +385,65 @@ static void convolveDirect(const FftConvArgs& g) {
     const int lanes = static_cast<int>(std::min<int64_t>(kLanes, g.channels - c0));
     const int64_t t0 = tile * kDirectTile;
     const int64_t t1 = std::min(g.L, t0 + kDirectTile);
-    // The taps this tile can reach, tap-major with the block's channels across
-    // lanes, zero-extended to whole groups of kDirectTaps; and u from time
-    // t0 − pad on, zero before t = 0, so every tap in a group reads a row.
-    const int64_t taps = std::min(g.Lk, t1);
-    const int64_t paddedTaps = (taps + kDirectTaps - 1) / kDirectTaps * kDirectTaps;
-    const int64_t pad = paddedTaps - 1;
-    const int64_t rowCount = t1 - t0 + pad;
-    ScratchScope scratch;
-    float* tapRows = scratch.allocate<float>(static_cast<size_t>(paddedTaps * kLanes));
-    float* rows = scratch.allocate<float>(static_cast<size_t>(rowCount * kLanes));
-    std::memset(tapRows, 0, static_cast<size_t>(paddedTaps * kLanes) * sizeof(float));
-    for (int l = 0; l < lanes; ++l) {
-      const float* k = g.k + (c0 + l) * g.Lk;
-      for (int64_t s = 0; s < taps; ++s) tapRows[s * kLanes + l] = k[s];
-    }
     const float* u = g.u + bi * g.L * g.channels + c0;
-    for (int64_t r = 0; r < rowCount; ++r) {
-      const int64_t t = t0 - pad + r;
-      vstore(rows + r * kLanes, t < 0 ? vzero() : vloadPartial(u + t * g.channels, lanes));
-    }
-    const Vec d = g.D ? vloadPartial(g.D + c0, lanes) : vzero();
     float* y = g.y + bi * g.L * g.channels + c0;
-    // Output t, tap s reads row t − s − t0 + pad.
-    int64_t t = t0;
-    for (; t + kDirectRows <= t1; t += kDirectRows) {
-      // Taps past t + kDirectRows − 1 reach only t < 0 for all these outputs.
-      const int64_t tapEnd = std::min(g.Lk, t + kDirectRows);
-      const float* row = rows + (t - t0 + pad) * kLanes;
-      Vec acc[kDirectRows];
-      for (int i = 0; i < kDirectRows; ++i) acc[i] = d * vload(row + i * kLanes);
-      for (int64_t s = 0; s < tapEnd; s += kDirectTaps) {
-        Vec tap[kDirectTaps];
-        for (int j = 0; j < kDirectTaps; ++j) tap[j] = vload(tapRows + (s + j) * kLanes);
-        // in[m] = u[t − s − (kDirectTaps − 1) + m]: output i, tap j reads in[i − j + kDirectTaps − 1].
-        const float* base = row - (s + kDirectTaps - 1) * kLanes;
-        Vec in[kDirectRows + kDirectTaps - 1];
-#pragma GCC unroll 16
-        for (int m = 0; m < kDirectRows + kDirectTaps - 1; ++m) in[m] = vload(base + m * kLanes);
-#pragma GCC unroll 8
-        for (int i = 0; i < kDirectRows; ++i) {
-#pragma GCC unroll 4
-          for (int j = 0; j < kDirectTaps; ++j) acc[i] = mulAdd(tap[j], in[i - j + kDirectTaps - 1], acc[i]);
-        }
+    const Vec d = g.D ? vloadPartial(g.D + c0, lanes) : vzero();
+    const int64_t taps = std::min(g.Lk, t1);  // taps past t1 − 1 reach only t < 0
+    ScratchScope scratch;
+    float* tapRows = scratch.allocate<float>(static_cast<size_t>(std::min(taps + kDirectTaps, kDirectTapChunk) * kLanes));
+    float* rows = scratch.allocate<float>(static_cast<size_t>((t1 - t0 + std::min(taps + kDirectTaps, kDirectTapChunk)) * kLanes));
+    // Taps in chunks; the first chunk writes y (with D·u), later ones add to it.
+    for (int64_t first = 0; first < taps; first += kDirectTapChunk) {
+      const int64_t count = std::min(kDirectTapChunk, taps - first);
+      const int64_t padded = (count + kDirectTaps - 1) / kDirectTaps * kDirectTaps;
+      // Taps first … first + padded − 1, tap-major with the block's channels
+      // across lanes (zero past the chunk), and u from time
+      // t0 − first − padded + 1 to t1 − 1 − first (zero before t = 0): every
+      // tap of the chunk reads a row, and out-of-range times read zero.
+      std::memset(tapRows, 0, static_cast<size_t>(padded * kLanes) * sizeof(float));
+      for (int l = 0; l < lanes; ++l) {
+        const float* k = g.k + (c0 + l) * g.Lk + first;
+        for (int64_t s = 0; s < count; ++s) tapRows[s * kLanes + l] = k[s];
       }
-      for (int i = 0; i < kDirectRows; ++i) vstorePartial(y + (t + i) * g.channels, acc[i], lanes);
-    }
-    for (; t < t1; ++t) {
-      const float* row = rows + (t - t0 + pad) * kLanes;
-      Vec acc = d * vload(row);
-      for (int64_t s = 0; s <= std::min(g.Lk - 1, t); ++s) acc = mulAdd(vload(tapRows + s * kLanes), vload(row - s * kLanes), acc);
-      vstorePartial(y + t * g.channels, acc, lanes);
+      const int64_t rowTime0 = t0 - first - padded + 1;
+      const int64_t rowCount = t1 - t0 + padded - 1;
+      for (int64_t r = 0; r < rowCount; ++r) {
+        const int64_t t = rowTime0 + r;
+        vstore(rows + r * kLanes, t < 0 ? vzero() : vloadPartial(u + t * g.channels, lanes));
+      }
+      auto rowAt = [&](int64_t time) { return rows + (time - rowTime0) * kLanes; };
+      int64_t t = t0;
+      for (; t + kDirectRows <= t1; t += kDirectRows) {
+        // Taps past t + kDirectRows − 1 reach only t < 0 for all these outputs.
+        const int64_t end = std::min(first + padded, std::min(g.Lk, t + kDirectRows));
+        if (first > 0 && end <= first) continue;
+        Vec acc[kDirectRows];
+        for (int i = 0; i < kDirectRows; ++i) {
+          acc[i] = first == 0 ? d * vload(rowAt(t + i)) : vloadPartial(y + (t + i) * g.channels, lanes);
+        }
+        for (int64_t s = first; s < end; s += kDirectTaps) {
+          Vec tap[kDirectTaps];
+          for (int j = 0; j < kDirectTaps; ++j) tap[j] = vload(tapRows + (s - first + j) * kLanes);
+          // in[m] = u[t − s − (kDirectTaps − 1) + m]: output i, tap s + j reads in[i − j + kDirectTaps − 1].
+          const float* base = rowAt(t - s - (kDirectTaps - 1));
+          Vec in[kDirectRows + kDirectTaps - 1];
+#pragma GCC unroll 16
+          for (int m = 0; m < kDirectRows + kDirectTaps - 1; ++m) in[m] = vload(base + m * kLanes);
+#pragma GCC unroll 8
+          for (int i = 0; i < kDirectRows; ++i) {
+#pragma GCC unroll 4
+            for (int j = 0; j < kDirectTaps; ++j) acc[i] = mulAdd(tap[j], in[i - j + kDirectTaps - 1], acc[i]);
+          }
+        }
+        for (int i = 0; i < kDirectRows; ++i) vstorePartial(y + (t + i) * g.channels, acc[i], lanes);
+      }
+      for (; t < t1; ++t) {
+        const int64_t end = std::min(first + count, t + 1);
+        if (first > 0 && end <= first) continue;
+        Vec acc = first == 0 ? d * vload(rowAt(t)) : vloadPartial(y + t * g.channels, lanes);
+        for (int64_t s = first; s < end; ++s) acc = mulAdd(vload(tapRows + (s - first) * kLanes), vload(rowAt(t - s)), acc);
+        vstorePartial(y + t * g.channels, acc, lanes);
+      }
     }
   });
 }
