@@ -14,6 +14,13 @@ import { runSelectiveScanBench } from './selective-scan.js';
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
   'selective-scan': runSelectiveScanBench,
+import { benchFftConv } from './fft-conv.js';
+
+const suites: Record<string, (args: string[]) => Promise<void>> = {
+  gemm: runGemmBench,
+  'fft-conv': async (args) => {
+    await benchFftConv(args);
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -16,6 +16,8 @@ import { embedding } from './embedding.js';
 import { diagonalScan } from './diagonal_scan.js';
 import { causalConv1d } from './causal_conv1d.js';
 import { selectiveScan } from './selective_scan.js';
+import { fftConv } from './fft_conv.js';
+import { ssmKernel } from './ssm_kernel.js';
 
 const table = {
   matmul,
@@ -38,6 +40,8 @@ const table = {
   diagonalScan,
   causalConv1d,
   selectiveScan,
+  fftConv,
+  ssmKernel,
 };
 
 type Table = typeof table;
@@ -124,3 +128,5 @@ export type { EmbeddingArgs } from './embedding.js';
 export type { DiagonalScanArgs, DiagonalScanResult } from './diagonal_scan.js';
 export type { CausalConv1dArgs, CausalConv1dResult } from './causal_conv1d.js';
 export type { SelectiveScanArgs, SelectiveScanResult } from './selective_scan.js';
+export type { FftConvArgs, ConvMethod } from './fft_conv.js';
+export type { SsmKernelArgs, Discretization } from './ssm_kernel.js';

@@ -21,6 +21,8 @@ void complexRnn(const ComplexRnnArgs& args);
 void diagonalScan(const DiagonalScanArgs& args);
 void causalConv1d(const CausalConv1dArgs& args);
 void selectiveScan(const SelectiveScanArgs& args);
+void fftConv(const FftConvArgs& args);
+void ssmKernel(const SsmKernelArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -49,6 +51,8 @@ static Kernels makeTable() {
   k.diagonalScan = &diagonalScan;
   k.causalConv1d = &causalConv1d;
   k.selectiveScan = &selectiveScan;
+  k.fftConv = &fftConv;
+  k.ssmKernel = &ssmKernel;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

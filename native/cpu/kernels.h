@@ -212,6 +212,33 @@ struct SelectiveScanArgs {
   bool deltaSoftplus = false;
   float* y = nullptr;
   float* lastState = nullptr;  // optional
+// Long causal depthwise convolution (fftConv):
+//   y[b, t, ch] = Σ_{s=0}^{min(t, Lk−1)} k[ch, s]·u[b, t−s, ch] + D[ch]·u[b, t, ch]
+// u, y [batch, L, channels] (token-major); k [channels, Lk]; D [channels] or null.
+// `method` picks the path: FFT (O(L log L)) or the direct sum (O(L·Lk)); Auto
+// chooses by estimated cost.
+enum class ConvMethod : int32_t { Auto = 0, Fft = 1, Direct = 2 };
+struct FftConvArgs {
+  int64_t batch = 0, L = 0, channels = 0, Lk = 0;
+  const float* u = nullptr;
+  const float* k = nullptr;
+  const float* D = nullptr;
+  float* y = nullptr;
+  ConvMethod method = ConvMethod::Auto;
+};
+
+// Convolution kernel of a diagonal complex SSM (S4D), by the Vandermonde product:
+//   K[ch, l] = 2·Re Σ_n C[ch, n]·B̄[ch, n]·Ā[ch, n]^l,  l < L,
+// ZOH: Ā = exp(ΔA), B̄ = (Ā − 1)/A·B;  bilinear: Ā = (1 + ΔA/2)/(1 − ΔA/2), B̄ = Δ/(1 − ΔA/2)·B.
+// A, B, C [channels, dState, 2] as (re, im); delta [channels]; k [channels, L].
+struct SsmKernelArgs {
+  int64_t channels = 0, dState = 0, L = 0;
+  const float* A = nullptr;
+  const float* B = nullptr;
+  const float* C = nullptr;
+  const float* delta = nullptr;
+  bool bilinear = false;
+  float* k = nullptr;
 };
 
 struct ProbeResult {
@@ -240,6 +267,9 @@ struct Kernels {
   void (*diagonalScan)(const DiagonalScanArgs& args);
   void (*causalConv1d)(const CausalConv1dArgs& args);
   void (*selectiveScan)(const SelectiveScanArgs& args);  // native/cpu/selective_scan.cc
+  // Sequence convolutions for SSMs (native/cpu/fft_conv.cc, ssm_kernel.cc).
+  void (*fftConv)(const FftConvArgs& args);
+  void (*ssmKernel)(const SsmKernelArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -26,6 +26,8 @@ const OpEntry kOps[] = {
     {"diagonalScan", runDiagonalScan},
     {"causalConv1d", runCausalConv1d},
     {"selectiveScan", runSelectiveScan},
+    {"fftConv", runFftConv},
+    {"ssmKernel", runSsmKernel},
     {nullptr, nullptr},
 };
 }  // namespace

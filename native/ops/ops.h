@@ -24,5 +24,7 @@ void runComplexRnn(const OpCall& call);   // ops/complex_rnn.cc
 void runDiagonalScan(const OpCall& call);  // ops/diagonal_scan.cc
 void runCausalConv1d(const OpCall& call);  // ops/causal_conv1d.cc
 void runSelectiveScan(const OpCall& call);  // ops/selective_scan.cc
+void runFftConv(const OpCall& call);      // ops/fft_conv.cc
+void runSsmKernel(const OpCall& call);    // ops/fft_conv.cc
 
 }  // namespace cr
