@@ -19,6 +19,9 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"lstm", runLstm},
+    {"gru", runGru},
+    {"rnn", runRnn},
     {nullptr, nullptr},
 };
 }  // namespace

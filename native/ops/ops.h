@@ -17,5 +17,8 @@ void runPermute(const OpCall& call);      // ops/layout.cc
 void runConcat(const OpCall& call);       // ops/layout.cc
 void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
+void runLstm(const OpCall& call);         // ops/rnn.cc
+void runGru(const OpCall& call);          // ops/rnn.cc
+void runRnn(const OpCall& call);          // ops/rnn.cc
 
 }  // namespace cr
