@@ -1,9 +1,13 @@
 // Benchmark entry point: `npm run bench -- <suite> [options]`.
 
 import { runGemmBench } from './gemm.js';
+import { benchRnn } from './rnn.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  rnn: async (args) => {
+    await benchRnn(args);
+  },
 };
 
 const [name, ...rest] = process.argv.slice(2);

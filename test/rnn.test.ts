@@ -197,6 +197,8 @@ for (const cell of CELLS) {
         { batch: 1, seqLen: 20, inputSize: 33, hiddenSize: 256 },
         { batch: 3, seqLen: 9, inputSize: 7, hiddenSize: 64 },
         { batch: 5, seqLen: 1, inputSize: 7, hiddenSize: 100 },
+        // Fewer unit blocks than threads: the batch is split instead.
+        { batch: 41, seqLen: 5, inputSize: 3, hiddenSize: 16 },
       ]) {
         const c = makeCase(cell, d, 21, { bias: true, h0: true, c0: true });
         forEachIsa((isa) => {
@@ -266,6 +268,24 @@ for (const cell of CELLS) {
     t.true(relError(sync.y.data as Float32Array, reference(cell, c).y) < TOLERANCE);
   });
 }
+
+// The input projections of all steps are one buffer up to 8M floats; beyond
+// that the sequence is projected in time chunks, one step at a time at worst.
+test('long sequences and huge batches are projected in time chunks, matching the reference', (t) => {
+  for (const d of [
+    { batch: 3, seqLen: 700_000, inputSize: 1, hiddenSize: 1 }, // two chunks per sequence, the last one short
+    { batch: 2_100_000, seqLen: 2, inputSize: 1, hiddenSize: 1 }, // one step per chunk, rows L·in apart
+  ]) {
+    const c = makeCase('lstm', d, 71, { bias: true, h0: true, c0: true });
+    const ref = reference('lstm', c);
+    forEachIsa((isa) => {
+      const out = run('lstm', c);
+      const errY = relError(out.y.data as Float32Array, ref.y);
+      const errC = relError(out.c!.data as Float32Array, ref.c);
+      t.true(errY < TOLERANCE && errC < TOLERANCE, `${isa} ${JSON.stringify(d)}: y error ${errY}, c error ${errC}`);
+    });
+  }
+});
 
 test('lstm writes into out: tensors, and h is the last step of y', (t) => {
   const c = makeCase('lstm', { batch: 2, seqLen: 6, inputSize: 5, hiddenSize: 9 }, 51, { bias: true });

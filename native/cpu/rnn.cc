@@ -248,8 +248,10 @@ static void stepRows(const Recurrence& s, int64_t t, int64_t block, int64_t row0
   }
 }
 
-// xProj[b][t − t0] = W_ih·x[b][t] + bias for t in [t0, t0 + chunkLen).
-static void projectInputs(const RnnArgs& a, int64_t GH, int64_t t0, int64_t chunkLen, const float* bias, float* xProj) {
+// xProj[b][t − t0] = W_ih·x[b][t] + bias for t in [t0, t0 + steps), each
+// sequence's rows `chunkLen` rows apart in xProj (steps < chunkLen in the last chunk).
+static void projectInputs(const RnnArgs& a, int64_t GH, int64_t t0, int64_t steps, int64_t chunkLen, const float* bias,
+                          float* xProj) {
   GemmArgs g;
   g.N = GH;
   g.K = a.inputSize;
@@ -260,15 +262,23 @@ static void projectInputs(const RnnArgs& a, int64_t GH, int64_t t0, int64_t chun
   g.transB = true;
   g.ldc = GH;
   g.bias = bias;
-  if (chunkLen == a.seqLen) {  // the whole sequence: [batch·L, in] rows in one product
+  if (steps == a.seqLen) {  // the whole sequence: [batch·L, in] rows in one product
     g.M = a.batch * a.seqLen;
     g.A = a.x;
     g.C = xProj;
     gemm(g);
     return;
   }
+  if (chunkLen == 1) {  // one step of every sequence: rows L·in apart
+    g.M = a.batch;
+    g.A = a.x + t0 * a.inputSize;
+    g.lda = a.seqLen * a.inputSize;
+    g.C = xProj;
+    gemm(g);
+    return;
+  }
   for (int64_t b = 0; b < a.batch; ++b) {
-    g.M = chunkLen;
+    g.M = steps;
     g.A = a.x + (b * a.seqLen + t0) * a.inputSize;
     g.C = xProj + b * chunkLen * GH;
     gemm(g);
@@ -326,7 +336,7 @@ static void runSequence(const RnnArgs& a) {
   for (int64_t t0 = 0; t0 < L; t0 += chunkLen) {
     const int64_t tEnd = std::min(L, t0 + chunkLen);
     s.t0 = t0;
-    projectInputs(a, GH, t0, tEnd - t0, bias, xProj);
+    projectInputs(a, GH, t0, tEnd - t0, chunkLen, bias, xProj);
     pool.run(nth, [&](int tid, int nthreads) {
       const int64_t unitParts = std::min<int64_t>(nthreads, blocks);
       const int64_t batchParts = std::min<int64_t>(rowTiles, nthreads / unitParts);
@@ -345,7 +355,14 @@ static void runSequence(const RnnArgs& a) {
       }
       for (int64_t t = t0; t < tEnd; ++t) {
         if (active) {
-          for (int64_t block = block0; block < block1; ++block) stepRows<C>(s, t, block, row0, row1);
+          // Alternate the direction each step: the blocks used last are still
+          // in cache, so a slice of W_hh larger than the cache is only partly
+          // re-read from the next level (a cyclic sweep under LRU misses on every block).
+          if (t % 2 == 0) {
+            for (int64_t block = block0; block < block1; ++block) stepRows<C>(s, t, block, row0, row1);
+          } else {
+            for (int64_t block = block1 - 1; block >= block0; --block) stepRows<C>(s, t, block, row0, row1);
+          }
         }
         if (t + 1 < tEnd) ThreadPool::barrier();  // h_t is complete before anyone reads it
       }
