@@ -20,6 +20,12 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
   'fft-conv': async (args) => {
     await benchFftConv(args);
+import { benchRnn } from './rnn.js';
+
+const suites: Record<string, (args: string[]) => Promise<void>> = {
+  gemm: runGemmBench,
+  rnn: async (args) => {
+    await benchRnn(args);
   },
 };
 

@@ -18,6 +18,7 @@ import { causalConv1d } from './causal_conv1d.js';
 import { selectiveScan } from './selective_scan.js';
 import { fftConv } from './fft_conv.js';
 import { ssmKernel } from './ssm_kernel.js';
+import { gru, lstm, rnn } from './rnn.js';
 
 const table = {
   matmul,
@@ -42,6 +43,9 @@ const table = {
   selectiveScan,
   fftConv,
   ssmKernel,
+  lstm,
+  gru,
+  rnn,
 };
 
 type Table = typeof table;
@@ -130,3 +134,4 @@ export type { CausalConv1dArgs, CausalConv1dResult } from './causal_conv1d.js';
 export type { SelectiveScanArgs, SelectiveScanResult } from './selective_scan.js';
 export type { FftConvArgs, ConvMethod } from './fft_conv.js';
 export type { SsmKernelArgs, Discretization } from './ssm_kernel.js';
+export type { LstmArgs, GruArgs, RnnArgs, RecurrentResult, LstmResult } from './rnn.js';

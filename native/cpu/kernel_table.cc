@@ -23,6 +23,7 @@ void causalConv1d(const CausalConv1dArgs& args);
 void selectiveScan(const SelectiveScanArgs& args);
 void fftConv(const FftConvArgs& args);
 void ssmKernel(const SsmKernelArgs& args);
+void rnn(const RnnArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -53,6 +54,7 @@ static Kernels makeTable() {
   k.selectiveScan = &selectiveScan;
   k.fftConv = &fftConv;
   k.ssmKernel = &ssmKernel;
+  k.rnn = &rnn;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

@@ -239,6 +239,25 @@ struct SsmKernelArgs {
   const float* delta = nullptr;
   bool bilinear = false;
   float* k = nullptr;
+// Recurrent cells with torch.nn.LSTM / GRU / RNN semantics, batch-first, one
+// layer, one direction. G gate blocks of H rows each in the weights, in
+// PyTorch's order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1).
+enum class RnnCell : int32_t { Lstm = 0, Gru = 1, RnnTanh = 2, RnnRelu = 3 };
+struct RnnArgs {
+  RnnCell cell = RnnCell::Lstm;
+  int64_t batch = 0, seqLen = 0, inputSize = 0, hiddenSize = 0;
+  const float* x = nullptr;       // [batch, seqLen, inputSize]
+  const void* weightIH = nullptr;  // [G·H, inputSize]
+  DType weightIHType = DType::F32;
+  const void* weightHH = nullptr;  // [G·H, H]
+  DType weightHHType = DType::F32;
+  const float* biasIH = nullptr;  // [G·H] or null
+  const float* biasHH = nullptr;  // [G·H] or null
+  const float* h0 = nullptr;      // [batch, H] or null (zeros)
+  const float* c0 = nullptr;      // [batch, H] or null (zeros); LSTM only
+  float* y = nullptr;             // [batch, seqLen, H]: every step's hidden state
+  float* h = nullptr;             // [batch, H]: the last hidden state
+  float* c = nullptr;             // [batch, H]: the last cell state (LSTM)
 };
 
 struct ProbeResult {
@@ -270,6 +289,8 @@ struct Kernels {
   // Sequence convolutions for SSMs (native/cpu/fft_conv.cc, ssm_kernel.cc).
   void (*fftConv)(const FftConvArgs& args);
   void (*ssmKernel)(const SsmKernelArgs& args);
+  // LSTM / GRU / RNN over a sequence (native/cpu/rnn.cc).
+  void (*rnn)(const RnnArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -28,6 +28,9 @@ const OpEntry kOps[] = {
     {"selectiveScan", runSelectiveScan},
     {"fftConv", runFftConv},
     {"ssmKernel", runSsmKernel},
+    {"lstm", runLstm},
+    {"gru", runGru},
+    {"rnn", runRnn},
     {nullptr, nullptr},
 };
 }  // namespace

@@ -26,5 +26,8 @@ void runCausalConv1d(const OpCall& call);  // ops/causal_conv1d.cc
 void runSelectiveScan(const OpCall& call);  // ops/selective_scan.cc
 void runFftConv(const OpCall& call);      // ops/fft_conv.cc
 void runSsmKernel(const OpCall& call);    // ops/fft_conv.cc
+void runLstm(const OpCall& call);         // ops/rnn.cc
+void runGru(const OpCall& call);          // ops/rnn.cc
+void runRnn(const OpCall& call);          // ops/rnn.cc
 
 }  // namespace cr
