@@ -14,7 +14,7 @@
 
 import { ops, setNumThreads, getNumThreads, Tensor } from '../lib/index.js';
 import { buildModel, createSession, loadOrt, OnnxType, type OrtSession, type OrtTensor } from './peers/onnx.js';
-import { machineDescription, measureLimits, pct, printTable, timeInterleaved, writeResults, type Timing } from './harness.js';
+import { machineDescription, measureLimits, pct, printTable, timeInterleaved, type Timing } from './harness.js';
 
 const CHANNELS = 256;
 const LENGTHS = [1024, 4096, 16384];
@@ -129,8 +129,6 @@ export async function benchFftConv(args: string[]): Promise<Record<string, unkno
     results,
     table,
   };
-  const path = writeResults('fft-conv', payload);
-  console.log(`\nwrote ${path}`);
   return payload;
 }
 

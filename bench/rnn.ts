@@ -12,7 +12,7 @@
 
 import { ops, setNumThreads, Tensor } from '../lib/index.js';
 import { buildModel, createSession, loadOrt, OnnxType, type Ort, type OrtSession, type OrtTensor } from './peers/onnx.js';
-import { machineDescription, measureLimits, pct, printTable, timeInterleaved, writeResults, type Timing } from './harness.js';
+import { machineDescription, measureLimits, pct, printTable, timeInterleaved, type Timing } from './harness.js';
 
 type CellName = 'lstm' | 'gru';
 
@@ -216,7 +216,5 @@ export async function benchRnn(args: string[]): Promise<Record<string, unknown>>
     results,
     table,
   };
-  const path = writeResults('rnn', payload);
-  console.log(`\nwrote ${path}`);
   return payload;
 }

@@ -1,32 +1,47 @@
-// Benchmark entry point: `npm run bench -- <suite> [options]`.
+// Benchmark entry point: `npm run bench -- <suite> [options]` (`--quick` for a short run).
+// Each suite writes bench/results/<suite>.json; `ssm` runs the four state-space kernels together
+// (the suite the SSM kernel issue names) and writes one file with a section per kernel.
 
 import { runGemmBench } from './gemm.js';
+import { benchSelectiveScan } from './selective-scan.js';
 import { benchDiagonalScan } from './diagonal-scan.js';
 import { benchCausalConv1d } from './causal-conv1d.js';
+import { benchFftConv } from './fft-conv.js';
+import { benchRnn } from './rnn.js';
 import { writeResults } from './harness.js';
 
-const suites: Record<string, (args: string[]) => Promise<void>> = {
-  gemm: runGemmBench,
-  'diagonal-scan': async (args) => console.log(`\nwrote ${writeResults('diagonal-scan', await benchDiagonalScan(args))}`),
-  'causal-conv1d': async (args) => console.log(`\nwrote ${writeResults('causal-conv1d', await benchCausalConv1d(args))}`),
-import { runSelectiveScanBench } from './selective-scan.js';
+type Bench = (args: string[]) => Promise<Record<string, unknown>>;
+
+function single(name: string, bench: Bench) {
+  return async (args: string[]) => console.log(`\nwrote ${writeResults(name, await bench(args))}`);
+}
+
+function combined(name: string, parts: Record<string, Bench>) {
+  return async (args: string[]) => {
+    const payload: Record<string, unknown> = {};
+    for (const [part, bench] of Object.entries(parts)) {
+      console.log(`\n=== ${part} ===`);
+      payload[part] = await bench(args);
+    }
+    console.log(`\nwrote ${writeResults(name, payload)}`);
+  };
+}
+
+const ssmParts: Record<string, Bench> = {
+  selectiveScan: benchSelectiveScan,
+  fftConv: benchFftConv,
+  diagonalScan: benchDiagonalScan,
+  causalConv1d: benchCausalConv1d,
+};
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
-  'selective-scan': runSelectiveScanBench,
-import { benchFftConv } from './fft-conv.js';
-
-const suites: Record<string, (args: string[]) => Promise<void>> = {
-  gemm: runGemmBench,
-  'fft-conv': async (args) => {
-    await benchFftConv(args);
-import { benchRnn } from './rnn.js';
-
-const suites: Record<string, (args: string[]) => Promise<void>> = {
-  gemm: runGemmBench,
-  rnn: async (args) => {
-    await benchRnn(args);
-  },
+  ssm: combined('ssm', ssmParts),
+  'selective-scan': single('selective-scan', benchSelectiveScan),
+  'fft-conv': single('fft-conv', benchFftConv),
+  'diagonal-scan': single('diagonal-scan', benchDiagonalScan),
+  'causal-conv1d': single('causal-conv1d', benchCausalConv1d),
+  rnn: single('rnn', benchRnn),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -13,7 +13,7 @@
 // onnxruntime has no selective-scan op, so there is no peer column.
 
 import { getNumThreads, ops, setNumThreads, Tensor } from '../lib/index.js';
-import { machineDescription, measureLimits, pct, printTable, timeSync, writeResults } from './harness.js';
+import { machineDescription, measureLimits, pct, printTable, timeSync } from './harness.js';
 
 const D_INNER = 1536;
 const D_STATE = 16;
@@ -124,10 +124,4 @@ export async function benchSelectiveScan(args: string[]): Promise<Record<string,
     results: { prefill, decode },
     table,
   };
-}
-
-/** The `selective-scan` suite on its own: runs the benchmark and writes bench/results/selective-scan.json. */
-export async function runSelectiveScanBench(args: string[]): Promise<void> {
-  const results = await benchSelectiveScan(args);
-  console.log(`\nwrote ${writeResults('selective-scan', results)}`);
 }

@@ -172,6 +172,8 @@ struct ComplexRnnArgs {
   const float* h0 = nullptr;      // [batch, hidden, 2] or null
   float* y = nullptr;             // [batch, L, hidden, 2]
   float* last = nullptr;          // [batch, hidden, 2]
+};
+
 // h_t = a_t ⊙ h_{t−1} + b_t for t < L, independently per (batch, channel);
 // complex: every element is a (re, im) pair and ⊙ is complex multiplication.
 struct DiagonalScanArgs {
@@ -195,6 +197,8 @@ struct CausalConv1dArgs {
   bool silu = false;
   float* y = nullptr;                   // [batch, L, channels]
   float* finalState = nullptr;          // [batch, channels, width − 1] (the last width − 1 inputs) or nullptr
+};
+
 // Mamba-1 selective scan (native/cpu/selective_scan.cc), token-major: u, delta,
 // z, y [batch, L, d]; A [d, n]; B, C [batch, L, groups, n], channel c reading
 // group c / (d / groups); D, deltaBias [d]; initialState, lastState [batch, d, n].
@@ -212,6 +216,8 @@ struct SelectiveScanArgs {
   bool deltaSoftplus = false;
   float* y = nullptr;
   float* lastState = nullptr;  // optional
+};
+
 // Long causal depthwise convolution (fftConv):
 //   y[b, t, ch] = Σ_{s=0}^{min(t, Lk−1)} k[ch, s]·u[b, t−s, ch] + D[ch]·u[b, t, ch]
 // u, y [batch, L, channels] (token-major); k [channels, Lk]; D [channels] or null.
@@ -239,6 +245,8 @@ struct SsmKernelArgs {
   const float* delta = nullptr;
   bool bilinear = false;
   float* k = nullptr;
+};
+
 // Recurrent cells with torch.nn.LSTM / GRU / RNN semantics, batch-first, one
 // layer, one direction. G gate blocks of H rows each in the weights, in
 // PyTorch's order: LSTM i, f, g, o (G = 4); GRU r, z, n (G = 3); RNN (G = 1).
