@@ -30,6 +30,8 @@ export interface Mixer<S extends MixerState = MixerState> {
   /** registry name, e.g. 'mamba' */
   readonly kind: string;
   readonly dModel: number;
+  /** the config it was created with, defaults filled in */
+  readonly config: Readonly<Record<string, unknown>> & { readonly dModel: number };
   /** parameters by their PyTorch names (e.g. 'in_proj.weight') */
   readonly parameters: Record<string, Tensor>;
   /** the state before the first token */

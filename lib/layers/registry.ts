@@ -27,6 +27,11 @@ export interface MixerSpec<C extends BaseConfig = BaseConfig> {
   defaults: Omit<C, 'dModel' | 'seed'>;
   /** whether the state stays the same size as the context grows */
   constantState: boolean;
+  /**
+   * Other configs the table-driven tests also run (each merged over the defaults), so every
+   * option that changes the math (a nonlinearity, a discretisation, a feature map) is covered.
+   */
+  variants?: Partial<Omit<C, 'dModel' | 'seed'>>[];
   create(config: C): Mixer;
 }
 

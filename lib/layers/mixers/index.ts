@@ -1,0 +1,3 @@
+// Every mixer of the zoo, registered on import. Add one import line per mixer file.
+
+import './lstm.js';

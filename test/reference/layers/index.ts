@@ -1,0 +1,16 @@
+// Float64 references of every mixer, by registry name. The zoo test fails for a
+// registered mixer that has none here, so no mixer escapes its reference check.
+
+import type { Mixer } from '../../../lib/layers/mixer.js';
+import { lstmReference } from './lstm.js';
+
+export interface LayerReference {
+  /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
+  forward(mixer: Mixer, x: Float64Array, batch: number, L: number): Float64Array;
+  /** Bound on ‖y − ref‖/‖ref‖ (default 1e-5); a larger one says why beside it. */
+  tolerance?: number;
+}
+
+export const layerReferences: Record<string, LayerReference> = {
+  lstm: lstmReference,
+};
