@@ -8,6 +8,7 @@ import { benchDiagonalScan } from './diagonal-scan.js';
 import { benchCausalConv1d } from './causal-conv1d.js';
 import { benchFftConv } from './fft-conv.js';
 import { benchRnn } from './rnn.js';
+import { benchZoo } from './zoo.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -42,6 +43,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'diagonal-scan': single('diagonal-scan', benchDiagonalScan),
   'causal-conv1d': single('causal-conv1d', benchCausalConv1d),
   rnn: single('rnn', benchRnn),
+  zoo: single('zoo', benchZoo),
 };
 
 const [name, ...rest] = process.argv.slice(2);

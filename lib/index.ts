@@ -8,6 +8,9 @@ export type { DType } from './dtype.js';
 export { Rng } from './random.js';
 export { ops, opNames, immediate, OpBatch, type Ops, type OpRunner } from './ops/index.js';
 export { configure, type Config } from './config.js';
+import './layers/mixers/index.js';
+export { createMixer, mixerSpecs, getMixerSpec, zooTable, type MixerSpec, type BaseConfig, type Paper } from './layers/registry.js';
+export { stateBytes, parameterCount, type Mixer, type MixerState, type MixerOutput, type Family } from './layers/mixer.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };
 

@@ -7,7 +7,8 @@
 
 import test from 'ava';
 import '../lib/layers/mixers/index.js';
-import { createMixer, mixerSpecs } from '../lib/layers/registry.js';
+import { createMixer, mixerSpecs, zooTable } from '../lib/layers/registry.js';
+import { readFileSync } from 'node:fs';
 import { stateBytes, type Mixer, type MixerState } from '../lib/layers/mixer.js';
 import { immediate, OpBatch, ops } from '../lib/ops/index.js';
 import { Tensor } from '../lib/tensor.js';
@@ -50,6 +51,13 @@ test('the registry holds the zoo, each with a paper, a summary and a float64 ref
     t.true(spec.paper.title.length > 0 && spec.paper.url.startsWith('http'), `${spec.name}: paper`);
     t.true(spec.summary.length > 0, `${spec.name}: summary`);
   }
+});
+
+test('the README carries the zoo table generated from the registry', (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const block = /<!-- zoo-table -->\n([\s\S]*?)\n<!-- \/zoo-table -->/.exec(readme);
+  t.truthy(block, 'README.md has a <!-- zoo-table --> block');
+  t.is(block?.[1], zooTable(), 'regenerate it: npx tsc && node scripts/update-zoo-table.mjs');
 });
 
 for (const c of cases) {

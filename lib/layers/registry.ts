@@ -79,3 +79,20 @@ export function createMixer(name: string, config: Record<string, unknown>): Mixe
   }
   return spec.create(merged);
 }
+
+/** The README's zoo table (Markdown), from the registry: test/zoo.test.ts checks the README carries it verbatim. */
+export function zooTable(): string {
+  const families: Record<string, string> = {
+    rnn: 'RNN',
+    attention: 'softmax attention',
+    'linear-attention': 'linear attention',
+    ssm: 'state space',
+    hybrid: 'hybrid part',
+  };
+  const order = Object.keys(families);
+  const rows = mixerSpecs()
+    .slice()
+    .sort((a, b) => order.indexOf(a.family) - order.indexOf(b.family) || a.name.localeCompare(b.name))
+    .map((s) => `| \`${s.name}\` | ${families[s.family]} | ${s.summary.replace(/\|/g, '\\|')} | [${s.paper.title}](${s.paper.url}) (${s.paper.authors}, ${s.paper.year}) | ${s.constantState ? 'constant' : 'grows'} |`);
+  return ['| mixer | family | computes | paper | state |', '|---|---|---|---|---|', ...rows].join('\n');
+}
