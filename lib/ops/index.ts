@@ -9,6 +9,8 @@ import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
 import { rope } from './rope.js';
 import { embedding } from './embedding.js';
+import { linearAttention } from './linear_attention.js';
+import { mlstm } from './mlstm.js';
 
 const table = {
   matmul,
@@ -24,6 +26,8 @@ const table = {
   permute,
   concat,
   slice,
+  linearAttention,
+  mlstm,
 };
 
 type Table = typeof table;
@@ -103,3 +107,5 @@ export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';
 export type { RopeArgs } from './rope.js';
 export type { EmbeddingArgs } from './embedding.js';
+export type { LinearAttentionArgs, LinearAttentionResult, LinearAttentionMode } from './linear_attention.js';
+export type { MlstmArgs, MlstmResult } from './mlstm.js';

@@ -19,6 +19,8 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"linearAttention", runLinearAttention},
+    {"mlstm", runMlstm},
     {nullptr, nullptr},
 };
 }  // namespace

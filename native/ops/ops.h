@@ -17,5 +17,7 @@ void runPermute(const OpCall& call);      // ops/layout.cc
 void runConcat(const OpCall& call);       // ops/layout.cc
 void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
+void runLinearAttention(const OpCall& call);  // ops/linear_attention.cc
+void runMlstm(const OpCall& call);            // ops/linear_attention.cc
 
 }  // namespace cr
