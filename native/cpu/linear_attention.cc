@@ -62,7 +62,9 @@ struct Sequence {
 
 struct ChunkBuffers {
   float* qs;     // [C, K]: scale·q, turned into qInter
-  float* kT;     // [K, C]: kᵀ, turned into kUpdᵀ
+  float* kT;     // [K, C]: kᵀ (per-channel decays: k̃ᵀ, then kUpdᵀ)
+  float* kUpd;   // [C, K]: k_s ⊙ Π_{u>s} a_u for a scalar decay
+  float* vChunk; // [C, columns]: the chunk's v, contiguous
   float* A;      // [C, C]
   float* decay;  // [C, K] (per channel) or [C] (scalar): a_u
   float* gamma;  // [K]: decay of the whole chunk, per state row
@@ -108,13 +110,12 @@ static void prepareScalarDecay(const Sequence& s, int64_t c0, int64_t L, int64_t
     }
     rowDecay[t] = 1.0f;
     prefix *= a[t];
-    float* q = w.qs + t * K;
-    for (int64_t x = 0; x < K; ++x) q[x] *= prefix;
+    la::copyRows(w.qs + t * K, 0, 1, K, prefix, w.qs + t * K);
   }
   maskUpper(w.A, C, L);
   float suffix = 1.0f;
   for (int64_t t = L - 1; t >= 0; --t) {
-    for (int64_t x = 0; x < K; ++x) w.kT[x * C + t] *= suffix;
+    la::copyRows(s.k + (c0 + t) * s.qkStride, 0, 1, K, suffix, w.kUpd + t * K);
     suffix *= a[t];
   }
   for (int64_t x = 0; x < K; ++x) w.gamma[x] = prefix;
@@ -186,6 +187,8 @@ static void runChunked(const LinearAttentionArgs& a, Sequence& s, Decay decay, S
   ChunkBuffers w;
   w.qs = scratch.allocate<float>(static_cast<size_t>(C * K));
   w.kT = scratch.allocate<float>(static_cast<size_t>(K * C));
+  w.kUpd = decay == Decay::Scalar ? scratch.allocate<float>(static_cast<size_t>(C * K)) : nullptr;
+  w.vChunk = scratch.allocate<float>(static_cast<size_t>(C * s.columns));
   w.A = scratch.allocate<float>(static_cast<size_t>(C * C));
   w.decay = scratch.allocate<float>(static_cast<size_t>(C * K));
   w.gamma = scratch.allocate<float>(static_cast<size_t>(K));
@@ -197,7 +200,17 @@ static void runChunked(const LinearAttentionArgs& a, Sequence& s, Decay decay, S
   for (int64_t c0 = 0; c0 < T; c0 += C) {
     const int64_t L = std::min(C, T - c0);
     const float* k = s.k + c0 * s.qkStride;
-    const float* v = s.v + c0 * s.voStride;
+    if (c0 + C < T) {
+      const int64_t next = std::min(C, T - c0 - C);
+      la::prefetchRows(s.q + (c0 + C) * s.qkStride, s.qkStride, next, K);
+      la::prefetchRows(s.k + (c0 + C) * s.qkStride, s.qkStride, next, K);
+      la::prefetchRows(s.v + (c0 + C) * s.voStride, s.voStride, next, s.columns);
+      if (s.gk) la::prefetchRows(s.gk + (c0 + C) * s.qkStride, s.qkStride, next, K);
+    }
+    // A contiguous copy: rows of v are heads·V apart, often a multiple of 4 KB,
+    // which would map a whole chunk onto a few L1 sets.
+    const float* v = w.vChunk;
+    la::copyRows(s.v + c0 * s.voStride, s.voStride, L, s.columns, 1.0f, w.vChunk);
     la::copyRows(s.q + c0 * s.qkStride, s.qkStride, L, K, a.scale, w.qs);
     if (decay == Decay::Channel) {
       prepareChannelDecay(s, c0, L, K, C, w);
@@ -209,10 +222,17 @@ static void runChunked(const LinearAttentionArgs& a, Sequence& s, Decay decay, S
       else maskUpper(w.A, C, L);
     }
     // o = qInter · S + A · v with the state from before the chunk, then the state update.
-    const Term output[2] = {{w.qs, K, s.S, s.ldS, K}, {w.A, C, v, s.voStride, L, /*lowerTriangular=*/true}};
+    const Term output[2] = {{w.qs, K, s.S, s.ldS, K}, {w.A, C, v, s.columns, L, /*lowerTriangular=*/true}};
     la::product(L, s.columns, output, 2, s.o + c0 * s.voStride, s.voStride, nullptr, nullptr);
-    const Term update{w.kT, C, v, s.voStride, L};
-    la::product(K, s.columns, &update, 1, s.S, s.ldS, nullptr, w.gamma);
+    // kUpdᵀ · v: kUpd is read transposed from its [L, K] rows, except for
+    // per-channel decays, which build it as kUpdᵀ [K, C].
+    if (decay == Decay::Channel) {
+      const Term update{w.kT, C, v, s.columns, L};
+      la::product(K, s.columns, &update, 1, s.S, s.ldS, nullptr, w.gamma);
+    } else {
+      const Term update{decay == Decay::Scalar ? w.kUpd : k, decay == Decay::Scalar ? K : s.qkStride, v, s.columns, L};
+      la::product<true>(K, s.columns, &update, 1, s.S, s.ldS, nullptr, w.gamma);
+    }
   }
 }
 

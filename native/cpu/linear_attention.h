@@ -57,9 +57,10 @@ class FlushDenormals {
   FlushDenormals& operator=(const FlushDenormals&) = delete;
 };
 
-// One term a[M, depth] · b[depth, N] of a product (row-major, leading
-// dimensions lda / ldb). `lowerTriangular`: a is zero right of its diagonal,
-// so row tile [i0, i0 + mr) only needs depth < i0 + mr.
+// One term a[M, depth] · b[depth, N] of a product; b is row-major (leading
+// dimension ldb), a is row-major (a[i·lda + p]) or, in a product with
+// transposedA, stored transposed (a[p·lda + i]). `lowerTriangular`: a is zero
+// right of its diagonal, so row tile [i0, i0 + mr) only needs depth < i0 + mr.
 struct Term {
   const float* a = nullptr;
   int64_t lda = 0;
@@ -70,7 +71,9 @@ struct Term {
 };
 
 // c tile [mr × nr] = accScale ⊙rows (Σ terms) + oldScale ⊙rows c (oldScale null: overwrite).
-template <bool kFullWidth>
+// Rows past mr repeat the last row (their sums are never stored), so no read
+// goes past the operand; kFullHeight (mr == MR) lets transposed reads use fixed offsets.
+template <bool kFullWidth, bool kTransposedA, bool kFullHeight>
 static inline void productTile(const Term* terms, int numTerms, int64_t i0, int mr, int nr, float* c, int64_t ldc,
                                const float* accScale, const float* oldScale) {
   Vec acc[MR][NV];
@@ -84,12 +87,15 @@ static inline void productTile(const Term* terms, int numTerms, int64_t i0, int 
   for (int term = 0; term < numTerms; ++term) {
     const Term& x = terms[term];
     const int64_t depth = x.lowerTriangular ? std::min<int64_t>(x.depth, i0 + mr) : x.depth;
-    // Rows past mr repeat the last row (their sums are never stored), so no
-    // read goes past the operand.
     const float* arow[MR];
-    for (int i = 0; i < MR; ++i) arow[i] = x.a + (i0 + std::min(i, mr - 1)) * x.lda;
+    int row[MR];
+    for (int i = 0; i < MR; ++i) {
+      row[i] = std::min(i, mr - 1);
+      arow[i] = x.a + (i0 + row[i]) * x.lda;
+    }
+    const float* acol = x.a + i0;
     const float* brow = x.b;
-    for (int64_t p = 0; p < depth; ++p, brow += x.ldb) {
+    for (int64_t p = 0; p < depth; ++p, brow += x.ldb, acol += x.lda) {
       Vec bv[NV];
       if (kFullWidth) {
 #pragma GCC unroll 8
@@ -99,24 +105,24 @@ static inline void productTile(const Term* terms, int numTerms, int64_t i0, int 
       }
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
-        const Vec av = vset(arow[i][p]);
+        const Vec av = vset(kTransposedA ? acol[kFullHeight ? i : row[i]] : arow[i][p]);
 #pragma GCC unroll 8
         for (int j = 0; j < NV; ++j) acc[i][j] = vfma(av, bv[j], acc[i][j]);
       }
     }
   }
   for (int i = 0; i < mr; ++i) {
-    float* row = c + (i0 + i) * ldc;
+    float* out = c + (i0 + i) * ldc;
     const Vec rowScale = vset(accScale ? accScale[i0 + i] : 1.0f);
     for (int j = 0; j < NV; ++j) {
       if (!kFullWidth && width[j] == 0) break;
-      Vec out = acc[i][j] * rowScale;
+      Vec sum = acc[i][j] * rowScale;
       if (kFullWidth) {
-        if (oldScale) out = vfma(vset(oldScale[i0 + i]), vload(row + j * kLanes), out);
-        vstore(row + j * kLanes, out);
+        if (oldScale) sum = vfma(vset(oldScale[i0 + i]), vload(out + j * kLanes), sum);
+        vstore(out + j * kLanes, sum);
       } else {
-        if (oldScale) out = vfma(vset(oldScale[i0 + i]), vloadPartial(row + j * kLanes, width[j]), out);
-        vstorePartial(row + j * kLanes, out, width[j]);
+        if (oldScale) sum = vfma(vset(oldScale[i0 + i]), vloadPartial(out + j * kLanes, width[j]), sum);
+        vstorePartial(out + j * kLanes, sum, width[j]);
       }
     }
   }
@@ -125,6 +131,7 @@ static inline void productTile(const Term* terms, int numTerms, int64_t i0, int 
 // c[M, N] = accScale ⊙rows Σ terms + oldScale ⊙rows c. Terms' b and c point at
 // column 0 of the N columns computed. `skipUpper`: leave out column panels
 // entirely right of the diagonal (c is lower-triangular; the caller masks it).
+template <bool kTransposedA = false>
 static inline void product(int64_t M, int64_t N, const Term* terms, int numTerms, float* c, int64_t ldc,
                            const float* accScale, const float* oldScale, bool skipUpper = false) {
   Term shifted[2];
@@ -137,8 +144,10 @@ static inline void product(int64_t M, int64_t N, const Term* terms, int numTerms
     for (int64_t i0 = 0; i0 < M; i0 += MR) {
       const int mr = static_cast<int>(std::min<int64_t>(MR, M - i0));
       if (skipUpper && j0 > i0 + mr - 1) continue;
-      if (nr == NR) productTile<true>(shifted, numTerms, i0, mr, nr, c + j0, ldc, accScale, oldScale);
-      else productTile<false>(shifted, numTerms, i0, mr, nr, c + j0, ldc, accScale, oldScale);
+      float* tile = c + j0;
+      if (nr == NR && mr == MR) productTile<true, kTransposedA, true>(shifted, numTerms, i0, mr, nr, tile, ldc, accScale, oldScale);
+      else if (nr == NR) productTile<true, kTransposedA, false>(shifted, numTerms, i0, mr, nr, tile, ldc, accScale, oldScale);
+      else productTile<false, kTransposedA, false>(shifted, numTerms, i0, mr, nr, tile, ldc, accScale, oldScale);
     }
   }
 }
@@ -154,13 +163,23 @@ static inline void transposeRows(const float* src, int64_t srcStride, int64_t L,
 
 // dst[L, K] (contiguous) = scale · src rows.
 static inline void copyRows(const float* src, int64_t srcStride, int64_t L, int64_t K, float scale, float* dst) {
+  const Vec factor = vset(scale);
+  const int tail = static_cast<int>(K % kLanes);
   for (int64_t t = 0; t < L; ++t) {
     const float* row = src + t * srcStride;
     float* out = dst + t * K;
-    for (int64_t x = 0; x < K; x += kLanes) {
-      const int n = static_cast<int>(std::min<int64_t>(kLanes, K - x));
-      vstorePartial(out + x, vloadPartial(row + x, n) * vset(scale), n);
-    }
+    int64_t x = 0;
+    for (; x + kLanes <= K; x += kLanes) vstore(out + x, vload(row + x) * factor);
+    if (tail) vstorePartial(out + x, vloadPartial(row + x, tail) * factor, tail);
+  }
+}
+
+// Asks for `rows` rows of `floats` floats, `stride` apart, to be brought into
+// L2: the next chunk's inputs arrive while this chunk computes, instead of
+// stalling the first pass that reads them.
+static inline void prefetchRows(const float* p, int64_t stride, int64_t rows, int64_t floats) {
+  for (int64_t r = 0; r < rows; ++r, p += stride) {
+    for (int64_t x = 0; x < floats; x += 16) __builtin_prefetch(p + x, 0, 2);
   }
 }
 

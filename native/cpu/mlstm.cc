@@ -77,6 +77,8 @@ static void runChunked(const MlstmArgs& a, Cell& c, ScratchScope& scratch) {
   const int64_t C = std::min(a.chunkSize, T);
   float* qs = scratch.allocate<float>(static_cast<size_t>(C * K));
   float* kT = scratch.allocate<float>(static_cast<size_t>(K * C));
+  float* kUpd = scratch.allocate<float>(static_cast<size_t>(C * K));
+  float* vChunk = scratch.allocate<float>(static_cast<size_t>(C * c.columns));
   float* A = scratch.allocate<float>(static_cast<size_t>(C * C));
   float* exponent = scratch.allocate<float>(static_cast<size_t>(C));
   float* invDen = scratch.allocate<float>(static_cast<size_t>(C));
@@ -87,7 +89,15 @@ static void runChunked(const MlstmArgs& a, Cell& c, ScratchScope& scratch) {
   for (int64_t c0 = 0; c0 < T; c0 += C) {
     const int64_t L = std::min(C, T - c0);
     const float* k = c.k + c0 * c.qkStride;
-    const float* v = c.v + c0 * c.voStride;
+    if (c0 + C < T) {
+      const int64_t next = std::min(C, T - c0 - C);
+      la::prefetchRows(c.q + (c0 + C) * c.qkStride, c.qkStride, next, K);
+      la::prefetchRows(c.k + (c0 + C) * c.qkStride, c.qkStride, next, K);
+      la::prefetchRows(c.v + (c0 + C) * c.voStride, c.voStride, next, c.columns);
+    }
+    // Contiguous: rows of v are heads·V apart, often a multiple of 4 KB.
+    const float* v = vChunk;
+    la::copyRows(c.v + c0 * c.voStride, c.voStride, L, c.columns, 1.0f, vChunk);
     gateScan(c, c0, L, c.m, cumLogF, logI, mt);
     la::copyRows(c.q + c0 * c.qkStride, c.qkStride, L, K, a.scale, qs);
     la::transposeRows(k, c.qkStride, L, K, 1.0f, kT, C);
@@ -115,25 +125,24 @@ static void runChunked(const MlstmArgs& a, Cell& c, ScratchScope& scratch) {
         vstorePartial(q + x, vloadPartial(q + x, n) * interScale, n);
       }
     }
+    // kUpd_s = k_s · exp(b_L − b_s + ĩ_s − m_L): token s's weight in the state after the chunk.
     const double mEnd = mt[L - 1];
-    for (int64_t s = 0; s < L; ++s) exponent[s] = static_cast<float>(cumLogF[L - 1] - cumLogF[s] + logI[s] - mEnd);
-    for (int64_t s = 0; s < L; s += kLanes) {
-      const int n = static_cast<int>(std::min<int64_t>(kLanes, L - s));
-      vstorePartial(exponent + s, vexp(vloadPartial(exponent + s, n)), n);
-    }
     const float chunkDecay = static_cast<float>(std::exp(cumLogF[L - 1] + c.m - mEnd));
-    for (int64_t x = 0; x < K; ++x) {
-      float* row = kT + x * C;
-      la::multiplyInPlace(row, exponent, L);
-      float sum = 0;
-      for (int64_t s = 0; s < L; ++s) sum += row[s];
-      c.n[x] = chunkDecay * c.n[x] + sum;
-      gamma[x] = chunkDecay;
+    la::copyRows(c.n, 0, 1, K, chunkDecay, c.n);
+    for (int64_t s = 0; s < L; ++s) {
+      const float weight = static_cast<float>(std::exp(cumLogF[L - 1] - cumLogF[s] + logI[s] - mEnd));
+      float* row = kUpd + s * K;
+      la::copyRows(k + s * c.qkStride, 0, 1, K, weight, row);
+      for (int64_t x = 0; x < K; x += kLanes) {
+        const int n = static_cast<int>(std::min<int64_t>(kLanes, K - x));
+        vstorePartial(c.n + x, vloadPartial(c.n + x, n) + vloadPartial(row + x, n), n);
+      }
     }
-    const Term output[2] = {{qs, K, c.C, c.ldC, K}, {A, C, v, c.voStride, L, /*lowerTriangular=*/true}};
+    for (int64_t x = 0; x < K; ++x) gamma[x] = chunkDecay;
+    const Term output[2] = {{qs, K, c.C, c.ldC, K}, {A, C, v, c.columns, L, /*lowerTriangular=*/true}};
     la::product(L, c.columns, output, 2, c.h + c0 * c.voStride, c.voStride, invDen, nullptr);
-    const Term update{kT, C, v, c.voStride, L};
-    la::product(K, c.columns, &update, 1, c.C, c.ldC, nullptr, gamma);
+    const Term update{kUpd, K, v, c.columns, L};
+    la::product<true>(K, c.columns, &update, 1, c.C, c.ldC, nullptr, gamma);
     c.m = mEnd;
   }
 }
