@@ -1,9 +1,11 @@
 // Benchmark entry point: `npm run bench -- <suite> [options]`.
 
 import { runGemmBench } from './gemm.js';
+import { runLinearAttentionBench } from './linear-attention.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  'linear-attention': runLinearAttentionBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -135,7 +135,7 @@ struct LinearAttentionArgs {
   float* o = nullptr;
   float* finalState = nullptr;
   float scale = 1.0f;
-  int64_t chunkSize = 64;
+  int64_t chunkSize = 32;
   int mode = 0;
 };
 
@@ -160,7 +160,7 @@ struct MlstmArgs {
   float* finalM = nullptr;
   float scale = 1.0f;
   float eps = 1e-6f;
-  int64_t chunkSize = 64;
+  int64_t chunkSize = 32;
   int mode = 0;
 };
 

@@ -274,7 +274,7 @@ void linearAttention(const LinearAttentionArgs& a) {
   const Decay decay = a.gk ? Decay::Channel : a.g ? Decay::Scalar : Decay::None;
   const bool recurrent = useRecurrent(a.mode, a.T, a.chunkSize);
   const la::Split split = la::splitWork(a.batch * H, V);
-  parallelTasks(split.tasks(), [&](int64_t task, int) {
+  la::runTasks(split.tasks(), a.batch * H * a.T * K * V, [&](int64_t task) {
     la::FlushDenormals flush;
     ScratchScope scratch;
     const int64_t seq = task / split.ranges;

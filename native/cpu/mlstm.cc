@@ -191,7 +191,7 @@ void mlstm(const MlstmArgs& a) {
   const int64_t H = a.heads, K = a.K, V = a.V;
   const bool recurrent = a.mode != 0 ? a.mode == 2 : 2 * a.T < a.chunkSize;
   const la::Split split = la::splitWork(a.batch * H, V);
-  parallelTasks(split.tasks(), [&](int64_t task, int) {
+  la::runTasks(split.tasks(), a.batch * H * a.T * K * V, [&](int64_t task) {
     la::FlushDenormals flush;
     ScratchScope scratch;
     const int64_t seq = task / split.ranges;

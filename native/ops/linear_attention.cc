@@ -47,7 +47,7 @@ Dims checkQkv(const OpCall& call) {
 }
 
 int64_t chunkSizeOf(const OpCall& call) {
-  const double chunkSize = call.number("chunkSize", 64);
+  const double chunkSize = call.number("chunkSize", 32);  // lib/ops/linear_attention.ts: DEFAULT_CHUNK_SIZE
   if (!(chunkSize >= 1) || chunkSize != std::floor(chunkSize) || chunkSize > (1 << 20)) {
     throwRange(call.op(), ": chunkSize must be a positive integer, got ", chunkSize);
   }
