@@ -269,6 +269,7 @@ test('linearAttention rejects wrong ranks, shapes, dtypes and empty dimensions, 
 
 test('linearAttention rejects bad options', (t) => {
   t.throws(() => ops.linearAttentionSync({ q, k, v, chunkSize: 0 }), { instanceOf: RangeError, message: /linearAttention: chunkSize must be ≥ 1, got 0/ });
+  t.throws(() => ops.linearAttentionSync({ q, k, v, chunkSize: 1025 }), { instanceOf: RangeError, message: /linearAttention: chunkSize must be ≤ 1024, got 1025/ });
   t.throws(() => ops.linearAttentionSync({ q, k, v, chunkSize: 2.5 }), { instanceOf: RangeError, message: /linearAttention: chunkSize must be an integer, got 2.5/ });
   t.throws(() => ops.linearAttentionSync({ q, k, v, chunkSize: '64' as never }), { instanceOf: TypeError, message: /linearAttention: chunkSize must be a number/ });
   t.throws(() => ops.linearAttentionSync({ q, k, v, scale: Infinity }), { instanceOf: RangeError, message: /linearAttention: scale must be a finite number, got Infinity/ });
@@ -286,7 +287,8 @@ test('the native linearAttention op re-checks shapes, dtypes and options itself'
   t.throws(() => native.runSync('linearAttention', { q, k, v }, {}), { instanceOf: RangeError, message: /missing output o/ });
   t.throws(() => native.runSync('linearAttention', { q, k, v, o, g: Tensor.zeros([1, 5, 3]) }, {}), { instanceOf: RangeError, message: /g must have shape/ });
   t.throws(() => native.runSync('linearAttention', { q, k, v, o, finalState: Tensor.zeros([1, 2, 8, 5]) }, {}), { instanceOf: RangeError, message: /finalState must have shape/ });
-  t.throws(() => native.runSync('linearAttention', { q, k, v, o }, { chunkSize: 0 }), { instanceOf: RangeError, message: /chunkSize must be a positive integer/ });
+  t.throws(() => native.runSync('linearAttention', { q, k, v, o }, { chunkSize: 0 }), { instanceOf: RangeError, message: /chunkSize must be an integer in \[1, 1024\], got 0/ });
+  t.throws(() => native.runSync('linearAttention', { q, k, v, o }, { chunkSize: 4096 }), { instanceOf: RangeError, message: /chunkSize must be an integer in \[1, 1024\], got 4096/ });
   t.throws(() => native.runSync('linearAttention', { q, k, v, o }, { mode: 'fast' }), { instanceOf: RangeError, message: /mode must be/ });
   t.throws(() => native.runSync('linearAttention', { q: Tensor.zeros([1, 0, 2, 8]), k: Tensor.zeros([1, 0, 2, 8]), v: Tensor.zeros([1, 0, 2, 4]), o: Tensor.zeros([1, 0, 2, 4]) }, {}), { instanceOf: RangeError, message: /no empty dimension/ });
 });

@@ -276,5 +276,5 @@ test('the native mlstm op re-checks gates, state shapes and options itself', asy
   t.throws(() => native.runSync('mlstm', { q, k, v, i, f, h, initialC: Tensor.zeros([1, 2, 8, 4]) }, {}), { instanceOf: RangeError, message: /must be given together/ });
   t.throws(() => native.runSync('mlstm', { q, k, v, i, f, h, finalN: Tensor.zeros([1, 2, 4]) }, {}), { instanceOf: RangeError, message: /finalN must have shape/ });
   t.throws(() => native.runSync('mlstm', { q, k, v, i, f, h }, { eps: -1 }), { instanceOf: RangeError, message: /eps must be a finite number/ });
-  t.throws(() => native.runSync('mlstm', { q, k, v, i, f, h }, { chunkSize: 1.5 }), { instanceOf: RangeError, message: /chunkSize must be a positive integer/ });
+  t.throws(() => native.runSync('mlstm', { q, k, v, i, f, h }, { chunkSize: 1.5 }), { instanceOf: RangeError, message: /chunkSize must be an integer in \[1, 1024\], got 1.5/ });
 });

@@ -43,6 +43,9 @@ export const LINEAR_ATTENTION_MODES: readonly LinearAttentionMode[] = ['auto', '
  */
 export const DEFAULT_CHUNK_SIZE = 32;
 
+/** Largest chunkSize: each thread keeps a [chunkSize, chunkSize] score block (4 MB at 1024) in its scratch arena. */
+export const MAX_CHUNK_SIZE = 1024;
+
 export interface LinearAttentionArgs {
   /** [b, T, h, K] float32 */
   q: Tensor;
@@ -60,7 +63,7 @@ export interface LinearAttentionArgs {
   scale?: number;
   /** also return the state after the last token (default false) */
   outputFinalState?: boolean;
-  /** tokens per chunk (a positive integer, default DEFAULT_CHUNK_SIZE = 32) */
+  /** tokens per chunk (an integer in [1, 1024], default DEFAULT_CHUNK_SIZE = 32) */
   chunkSize?: number;
   /** default 'auto' */
   mode?: LinearAttentionMode;
@@ -112,7 +115,7 @@ export function optionalInputOfShape(op: string, name: string, value: unknown, s
 export function stateOpOptions(op: string, args: { scale?: unknown; chunkSize?: unknown; mode?: unknown }, K: number) {
   const scale = optionalNumber(op, 'scale', args.scale, K ** -0.5);
   if (!Number.isFinite(scale)) throw new RangeError(`${op}: scale must be a finite number, got ${scale}`);
-  const chunkSize = optionalNumber(op, 'chunkSize', args.chunkSize, DEFAULT_CHUNK_SIZE, { min: 1, max: 2 ** 20, integer: true });
+  const chunkSize = optionalNumber(op, 'chunkSize', args.chunkSize, DEFAULT_CHUNK_SIZE, { min: 1, max: MAX_CHUNK_SIZE, integer: true });
   const mode = optionalString(op, 'mode', args.mode, LINEAR_ATTENTION_MODES, 'auto');
   return { scale, chunkSize, mode };
 }

@@ -34,7 +34,7 @@ export interface MlstmArgs {
   scale?: number;
   /** also return the state after the last token (default false) */
   outputFinalState?: boolean;
-  /** tokens per chunk (a positive integer, default 32, as linearAttention) */
+  /** tokens per chunk (an integer in [1, 1024], default 32, as linearAttention) */
   chunkSize?: number;
   /** added to the normaliser's maximum (default 1e-6) */
   eps?: number;

@@ -48,8 +48,10 @@ Dims checkQkv(const OpCall& call) {
 
 int64_t chunkSizeOf(const OpCall& call) {
   const double chunkSize = call.number("chunkSize", 32);  // lib/ops/linear_attention.ts: DEFAULT_CHUNK_SIZE
-  if (!(chunkSize >= 1) || chunkSize != std::floor(chunkSize) || chunkSize > (1 << 20)) {
-    throwRange(call.op(), ": chunkSize must be a positive integer, got ", chunkSize);
+  // At most 1024 (lib/ops/linear_attention.ts: MAX_CHUNK_SIZE): each thread's
+  // scratch arena holds a [chunkSize, chunkSize] score block and keeps it.
+  if (!(chunkSize >= 1) || chunkSize != std::floor(chunkSize) || chunkSize > 1024) {
+    throwRange(call.op(), ": chunkSize must be an integer in [1, 1024], got ", chunkSize);
   }
   return static_cast<int64_t>(chunkSize);
 }
