@@ -9,6 +9,7 @@ import { benchCausalConv1d } from './causal-conv1d.js';
 import { benchFftConv } from './fft-conv.js';
 import { benchRnn } from './rnn.js';
 import { benchZoo } from './zoo.js';
+import { benchLinearAttention } from './linear-attention.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -43,6 +44,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'diagonal-scan': single('diagonal-scan', benchDiagonalScan),
   'causal-conv1d': single('causal-conv1d', benchCausalConv1d),
   rnn: single('rnn', benchRnn),
+  'linear-attention': single('linear-attention', benchLinearAttention),
   zoo: single('zoo', benchZoo),
 };
 

@@ -19,6 +19,8 @@ import { selectiveScan } from './selective_scan.js';
 import { fftConv } from './fft_conv.js';
 import { ssmKernel } from './ssm_kernel.js';
 import { gru, lstm, rnn } from './rnn.js';
+import { linearAttention } from './linear_attention.js';
+import { mlstm } from './mlstm.js';
 
 const table = {
   matmul,
@@ -46,6 +48,8 @@ const table = {
   lstm,
   gru,
   rnn,
+  linearAttention,
+  mlstm,
 };
 
 type Table = typeof table;
@@ -135,3 +139,5 @@ export type { SelectiveScanArgs, SelectiveScanResult } from './selective_scan.js
 export type { FftConvArgs, ConvMethod } from './fft_conv.js';
 export type { SsmKernelArgs, Discretization } from './ssm_kernel.js';
 export type { LstmArgs, GruArgs, RnnArgs, RecurrentResult, LstmResult } from './rnn.js';
+export type { LinearAttentionArgs, LinearAttentionResult, LinearAttentionMode } from './linear_attention.js';
+export type { MlstmArgs, MlstmResult } from './mlstm.js';

@@ -24,6 +24,8 @@ void selectiveScan(const SelectiveScanArgs& args);
 void fftConv(const FftConvArgs& args);
 void ssmKernel(const SsmKernelArgs& args);
 void rnn(const RnnArgs& args);
+void linearAttention(const LinearAttentionArgs& args);
+void mlstm(const MlstmArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -55,6 +57,8 @@ static Kernels makeTable() {
   k.fftConv = &fftConv;
   k.ssmKernel = &ssmKernel;
   k.rnn = &rnn;
+  k.linearAttention = &linearAttention;
+  k.mlstm = &mlstm;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

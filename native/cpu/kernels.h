@@ -268,6 +268,51 @@ struct RnnArgs {
   float* c = nullptr;             // [batch, H]: the last cell state (LSTM)
 };
 
+// Gated linear attention (native/cpu/linear_attention.cc), per batch row and head:
+//   S_t = diag(exp(gk_t)) · exp(g_t) · S_{t−1} + k_tᵀ v_t  (S is [K, V]; g, gk optional log decays)
+//   o_t = scale · q_t S_t
+// q, k, gk [batch, T, heads, K], v, o [batch, T, heads, V], g [batch, T, heads],
+// states [batch, heads, K, V]. mode: 0 picks by T, 1 chunked, 2 recurrent.
+struct LinearAttentionArgs {
+  int64_t batch = 0, T = 0, heads = 0, K = 0, V = 0;
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  const float* g = nullptr;
+  const float* gk = nullptr;
+  const float* initialState = nullptr;
+  float* o = nullptr;
+  float* finalState = nullptr;
+  float scale = 1.0f;
+  int64_t chunkSize = 32;
+  int mode = 0;
+};
+
+// xLSTM's mLSTM cell (native/cpu/mlstm.cc), stabilised as in NX-AI's
+// mlstm_kernels: m_t = max(log σ(f_t) + m_{t−1}, i_t), C_t = f'_t C_{t−1} + i'_t k_tᵀ v_t,
+// n_t = f'_t n_{t−1} + i'_t k_t, h_t = (q̃_t C_t) / (max(|q̃_t · n_t|, exp(−m_t)) + eps), q̃ = scale · q.
+// q, k [batch, T, heads, K], v, h [batch, T, heads, V], gates i, f [batch, T, heads];
+// C [batch, heads, K, V], n [batch, heads, K], m [batch, heads]. mode as above.
+struct MlstmArgs {
+  int64_t batch = 0, T = 0, heads = 0, K = 0, V = 0;
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  const float* inputGate = nullptr;
+  const float* forgetGate = nullptr;
+  const float* initialC = nullptr;
+  const float* initialN = nullptr;
+  const float* initialM = nullptr;
+  float* h = nullptr;
+  float* finalC = nullptr;
+  float* finalN = nullptr;
+  float* finalM = nullptr;
+  float scale = 1.0f;
+  float eps = 1e-6f;
+  int64_t chunkSize = 32;
+  int mode = 0;
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -299,6 +344,8 @@ struct Kernels {
   void (*ssmKernel)(const SsmKernelArgs& args);
   // LSTM / GRU / RNN over a sequence (native/cpu/rnn.cc).
   void (*rnn)(const RnnArgs& args);
+  void (*linearAttention)(const LinearAttentionArgs& args);
+  void (*mlstm)(const MlstmArgs& args);
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -31,6 +31,8 @@ const OpEntry kOps[] = {
     {"lstm", runLstm},
     {"gru", runGru},
     {"rnn", runRnn},
+    {"linearAttention", runLinearAttention},
+    {"mlstm", runMlstm},
     {nullptr, nullptr},
 };
 }  // namespace

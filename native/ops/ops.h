@@ -29,5 +29,7 @@ void runSsmKernel(const OpCall& call);    // ops/fft_conv.cc
 void runLstm(const OpCall& call);         // ops/rnn.cc
 void runGru(const OpCall& call);          // ops/rnn.cc
 void runRnn(const OpCall& call);          // ops/rnn.cc
+void runLinearAttention(const OpCall& call);  // ops/linear_attention.cc
+void runMlstm(const OpCall& call);            // ops/linear_attention.cc
 
 }  // namespace cr
