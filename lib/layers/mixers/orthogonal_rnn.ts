@@ -97,14 +97,14 @@ class OrthogonalRnnMixer implements Mixer<OrthogonalRnnState> {
     if (state !== undefined) checkState(this.kind, state, { h: [batch, H] });
     const p = this.parameters;
     let y: Tensor;
-    let h: Tensor;
+    let h: Tensor | undefined;
     if (this.config.nonlinearity === 'modrelu') {
       const { weight, bias } = this.inC.get(p.weight_ih_l0!, p.bias_ih_l0!);
       const u = run.linear({ x, weight, bias }).y.reshape([batch, L, H, 2]);
       const h0 = state ? run.concat({ inputs: [state.h.reshape([batch, H, 1]), Tensor.zeros([batch, H, 1])], axis: 2 }).y : undefined;
       const out = run.complexRnn({ u, weight: this.Wc.get(this.weightHH), bias: p['modrelu.b']!, h0 });
       y = run.slice({ x: out.y, axis: 3, start: 0, end: 1 }).y.reshape([batch, L, H]);
-      h = state ? run.slice({ x: out.h, axis: 2, start: 0, end: 1 }).y.reshape([batch, H]) : out.h;
+      if (state) h = run.slice({ x: out.h, axis: 2, start: 0, end: 1 }).y.reshape([batch, H]);
     } else {
       ({ y, h } = run.rnn({
         x,
@@ -116,7 +116,7 @@ class OrthogonalRnnMixer implements Mixer<OrthogonalRnnState> {
       }));
     }
     const out = p['out_proj.weight'] ? run.linear({ x: y, weight: p['out_proj.weight'] }).y : y;
-    return state === undefined ? { y: out } : { y: out, state: { h } };
+    return state === undefined ? { y: out } : { y: out, state: { h: h! } };
   }
 }
 
