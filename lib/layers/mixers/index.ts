@@ -1,3 +1,7 @@
 // Every mixer of the zoo, registered on import. Add one import line per mixer file.
 
 import './lstm.js';
+import './elman.js';
+import './gru.js';
+import './orthogonal_rnn.js';
+import './unitary_rnn.js';

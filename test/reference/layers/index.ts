@@ -3,6 +3,10 @@
 
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { lstmReference } from './lstm.js';
+import { elmanReference } from './elman.js';
+import { gruReference } from './gru.js';
+import { orthogonalRnnReference } from './orthogonal_rnn.js';
+import { unitaryRnnReference } from './unitary_rnn.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -13,4 +17,8 @@ export interface LayerReference {
 
 export const layerReferences: Record<string, LayerReference> = {
   lstm: lstmReference,
+  elman: elmanReference,
+  gru: gruReference,
+  'orthogonal-rnn': orthogonalRnnReference,
+  'unitary-rnn': unitaryRnnReference,
 };
