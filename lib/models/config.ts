@@ -1,0 +1,69 @@
+// A language model's configuration: the layer pattern is data, so a hybrid
+// (Jamba, Griffin, Zamba) is a list of layer specs, not new code.
+//
+//   tokens → embedding → for each layer: x += mixer(norm(x)); x += mlp(norm2(x)) → norm_f → lm_head → logits
+
+export type NormKind = 'rms' | 'layer';
+/** What follows the mixer in a block: nothing, a GELU MLP, a SwiGLU (gated) MLP, or a sparse mixture of SwiGLU experts. */
+export type MlpKind = 'none' | 'gelu' | 'swiglu' | 'moe';
+
+export interface LayerSpec {
+  /** registry name of the mixer */
+  mixer: string;
+  /** the mixer's config fields (beyond dModel/seed) */
+  mixerConfig?: Record<string, unknown>;
+  mlp?: MlpKind;
+  /**
+   * Layers naming the same group share one set of parameters (mixer, norms and MLP) but keep their own state —
+   * Zamba's shared attention block applied every k layers.
+   */
+  sharedGroup?: string;
+}
+
+export interface ModelConfig {
+  /** preset the config came from (informational; saved in config.json) */
+  architecture: string;
+  vocabSize: number;
+  dModel: number;
+  layers: LayerSpec[];
+  norm: NormKind;
+  normEps: number;
+  /** MLP / expert hidden size */
+  mlpHidden: number;
+  experts: number;
+  topK: number;
+  tieEmbeddings: boolean;
+  seed: number;
+}
+
+const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'moe'];
+
+function positiveInt(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
+    throw new RangeError(`model config: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+/** Checks a full config; throws a TypeError/RangeError naming the field. */
+export function checkModelConfig(c: ModelConfig): ModelConfig {
+  if (typeof c !== 'object' || c === null) throw new TypeError('model config must be an object');
+  positiveInt('vocabSize', c.vocabSize);
+  positiveInt('dModel', c.dModel);
+  positiveInt('mlpHidden', c.mlpHidden);
+  if (!Array.isArray(c.layers) || c.layers.length === 0) throw new RangeError('model config: layers must be a non-empty array of layer specs');
+  c.layers.forEach((l, i) => {
+    if (typeof l !== 'object' || l === null || typeof l.mixer !== 'string') throw new TypeError(`model config: layers[${i}].mixer must be a mixer name`);
+    if (l.mlp !== undefined && !MLP_KINDS.includes(l.mlp)) throw new RangeError(`model config: layers[${i}].mlp must be one of ${MLP_KINDS.join(', ')}, got ${JSON.stringify(l.mlp)}`);
+    if (l.mlp === 'moe') {
+      positiveInt('experts', c.experts);
+      positiveInt('topK', c.topK);
+      if (c.topK > c.experts) throw new RangeError(`model config: topK (${c.topK}) must not exceed experts (${c.experts})`);
+    }
+  });
+  if (c.norm !== 'rms' && c.norm !== 'layer') throw new RangeError(`model config: norm must be 'rms' or 'layer', got ${JSON.stringify(c.norm)}`);
+  if (typeof c.normEps !== 'number' || !(c.normEps > 0)) throw new RangeError(`model config: normEps must be a positive number, got ${JSON.stringify(c.normEps)}`);
+  if (typeof c.tieEmbeddings !== 'boolean') throw new TypeError('model config: tieEmbeddings must be a boolean');
+  if (typeof c.seed !== 'number' || !Number.isFinite(c.seed)) throw new TypeError('model config: seed must be a finite number');
+  return c;
+}
