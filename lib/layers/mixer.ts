@@ -37,6 +37,11 @@ export interface Mixer<S extends MixerState = MixerState> {
   /** the state before the first token */
   createState(batch: number): S;
   forward(run: OpRunner, x: Tensor, state?: S): MixerOutput<S>;
+  /**
+   * Joins states of batch-1 rows into one batched state. Optional: without it the tensors are concatenated along
+   * the batch axis, which is right for constant-size states; a KV cache whose rows differ in length needs its own.
+   */
+  mergeStates?(states: S[]): S;
 }
 
 /** Bytes held by a state's tensors. */

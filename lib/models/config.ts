@@ -4,8 +4,11 @@
 //   tokens → embedding → for each layer: x += mixer(norm(x)); x += mlp(norm2(x)) → norm_f → lm_head → logits
 
 export type NormKind = 'rms' | 'layer';
-/** What follows the mixer in a block: nothing, a GELU MLP, a SwiGLU (gated) MLP, or a sparse mixture of SwiGLU experts. */
-export type MlpKind = 'none' | 'gelu' | 'swiglu' | 'moe';
+/**
+ * What follows the mixer in a block: nothing, a GELU MLP, a SwiGLU MLP (Llama), a GeGLU MLP (gelu-tanh gate,
+ * RecurrentGemma), or a sparse mixture of SwiGLU experts (Mixtral, Jamba).
+ */
+export type MlpKind = 'none' | 'gelu' | 'swiglu' | 'geglu' | 'moe';
 
 export interface LayerSpec {
   /** registry name of the mixer */
@@ -36,7 +39,7 @@ export interface ModelConfig {
   seed: number;
 }
 
-const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'moe'];
+const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'geglu', 'moe'];
 
 function positiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {

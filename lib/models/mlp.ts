@@ -1,5 +1,5 @@
 // The position-wise part of a block: a GELU MLP (fc1 → gelu → fc2), a SwiGLU
-// MLP (down(silu(gate·x) ⊙ up·x), Llama's), or a sparse mixture of SwiGLU
+// MLP (down(silu(gate·x) ⊙ up·x), Llama's), GeGLU (gelu_tanh gate, RecurrentGemma's), or a sparse mixture of SwiGLU
 // experts chosen per token by a router (Mixtral, Jamba).
 
 import type { OpRunner } from '../ops/index.js';
@@ -19,6 +19,7 @@ export function initMlp(kind: MlpKind, d: number, hidden: number, experts: numbe
         'fc2.bias': init.linearBias(d, hidden),
       };
     case 'swiglu':
+    case 'geglu':
       return { 'gate_proj.weight': init.linear(hidden, d), 'up_proj.weight': init.linear(hidden, d), 'down_proj.weight': init.linear(d, hidden) };
     case 'moe':
       return {
@@ -39,10 +40,11 @@ export function runMlp(run: OpRunner, kind: MlpKind, p: Record<string, Tensor>, 
       const a = run.elementwise({ expr: 'gelu(h)', inputs: { h } }).y;
       return run.linear({ x: a, weight: p['fc2.weight']!, bias: p['fc2.bias'] }).y;
     }
-    case 'swiglu': {
+    case 'swiglu':
+    case 'geglu': {
       const g = run.linear({ x, weight: p['gate_proj.weight']! }).y;
       const u = run.linear({ x, weight: p['up_proj.weight']! }).y;
-      const h = run.elementwise({ expr: 'silu(g) * u', inputs: { g, u } }).y;
+      const h = run.elementwise({ expr: kind === 'swiglu' ? 'silu(g) * u' : 'gelu_tanh(g) * u', inputs: { g, u } }).y;
       return run.linear({ x: h, weight: p['down_proj.weight']! }).y;
     }
     case 'moe': {

@@ -1,0 +1,330 @@
+// A language model: tokens → embedding → blocks → final norm → LM head.
+// Each block is pre-norm:  x += mixer(norm(x));  x += mlp(norm2(x))  (the MLP
+// when the layer has one). The residual adds are fused into the next norm
+// (rmsNorm/layerNorm with `residual`), so the residual stream costs no extra pass.
+//
+// Parameter names follow state-spaces/mamba's MambaLMHeadModel:
+//   backbone.embedding.weight, backbone.layers.{i}.{norm,mixer.*,norm2,mlp.*},
+//   backbone.norm_f.weight, lm_head.weight (absent when tied);
+// layers of a shared group (Zamba) live once under backbone.shared.{group}.*.
+//
+// Every call builds the whole forward as one OpBatch: one native job per call,
+// run off the event loop (async forms) or on the caller's thread (Sync forms).
+
+import { OpBatch, type OpRunner } from '../ops/index.js';
+import { Tensor } from '../tensor.js';
+import { Init } from '../layers/init.js';
+import { createMixer, getMixerSpec } from '../layers/registry.js';
+import type { Mixer, MixerState } from '../layers/mixer.js';
+import { configHash, decodeState } from '../io/state-format.js';
+import { checkSampling, sampleToken, type SamplingOptions } from '../generate/sampling.js';
+import { Rng } from '../random.js';
+import { checkModelConfig, type MlpKind, type ModelConfig } from './config.js';
+import { initMlp, runMlp } from './mlp.js';
+import { ModelState } from './state.js';
+import { mergeStates } from './state-merge.js';
+
+interface Block {
+  prefix: string;
+  mixer: Mixer;
+  mlp: MlpKind;
+  norm: Record<string, Tensor>;
+  norm2: Record<string, Tensor>;
+  mlpParams: Record<string, Tensor>;
+}
+
+/** Token ids: a Tensor int32 [b, L], rows of ids (number[][], equal lengths), or one row (number[] / Int32Array). */
+export type TokenInput = Tensor | readonly (readonly number[])[] | readonly number[] | Int32Array;
+
+export interface ForwardOptions {
+  /** continue from this state and advance it in place */
+  state?: ModelState;
+  /** logits of the last position only ([b, 1, vocab]): what generation needs */
+  lastOnly?: boolean;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** tokens to generate per row (default 16) */
+  maxTokens?: number;
+  seed?: number;
+  /** token ids that end a row (the token is yielded, then the row stops) */
+  stop?: readonly number[];
+  signal?: AbortSignal;
+}
+
+export interface GeneratedToken {
+  /** the new token of each row (null once the row stopped) */
+  tokens: (number | null)[];
+  /** step number, from 0 */
+  index: number;
+}
+
+export class LanguageModel {
+  readonly config: ModelConfig;
+  /** every parameter by name (shared groups once) */
+  readonly parameters: Record<string, Tensor> = {};
+  private readonly blocks: Block[] = [];
+  private readonly hash: string;
+
+  constructor(config: ModelConfig, parameters?: Record<string, Tensor>) {
+    this.config = checkModelConfig(config);
+    this.hash = configHash(config);
+    const { dModel: d, vocabSize: V } = config;
+    const init = new Init(config.seed);
+    const own = (name: string, t: Tensor) => (this.parameters[name] = t);
+    own('backbone.embedding.weight', init.normal([V, d], 0.02));
+    const shared = new Map<string, Block>();
+    config.layers.forEach((spec, i) => {
+      const existing = spec.sharedGroup !== undefined ? shared.get(spec.sharedGroup) : undefined;
+      if (existing) {
+        this.blocks.push(existing);
+        return;
+      }
+      const prefix = spec.sharedGroup !== undefined ? `backbone.shared.${spec.sharedGroup}` : `backbone.layers.${i}`;
+      getMixerSpec(spec.mixer); // a clear error for an unknown name
+      const mixer = createMixer(spec.mixer, { ...spec.mixerConfig, dModel: d, seed: config.seed * 7919 + i + 1 });
+      const mlp = spec.mlp ?? 'none';
+      const block: Block = {
+        prefix,
+        mixer,
+        mlp,
+        norm: this.initNorm(),
+        norm2: mlp === 'none' ? {} : this.initNorm(),
+        mlpParams: initMlp(mlp, d, config.mlpHidden, config.experts, init),
+      };
+      for (const [n, t] of Object.entries(block.norm)) own(`${prefix}.norm.${n}`, t);
+      for (const [n, t] of Object.entries(mixer.parameters)) own(`${prefix}.mixer.${n}`, t);
+      for (const [n, t] of Object.entries(block.norm2)) own(`${prefix}.norm2.${n}`, t);
+      for (const [n, t] of Object.entries(block.mlpParams)) own(`${prefix}.${mlp === 'moe' ? 'moe' : 'mlp'}.${n}`, t);
+      if (spec.sharedGroup !== undefined) shared.set(spec.sharedGroup, block);
+      this.blocks.push(block);
+    });
+    own('backbone.norm_f.weight', Tensor.full([d], 1));
+    if (config.norm === 'layer') own('backbone.norm_f.bias', Tensor.zeros([d]));
+    if (!config.tieEmbeddings) own('lm_head.weight', init.normal([V, d], 0.02));
+    if (parameters) this.loadParameters(parameters);
+  }
+
+  private initNorm(): Record<string, Tensor> {
+    const d = this.config.dModel;
+    return this.config.norm === 'rms' ? { weight: Tensor.full([d], 1) } : { weight: Tensor.full([d], 1), bias: Tensor.zeros([d]) };
+  }
+
+  /**
+   * Replaces parameter values by name (checkpoint loading): every name must exist with the same shape; values are
+   * copied into the model's tensors (converted from bf16/f16 when needed), so mixers' caches see the change.
+   */
+  loadParameters(values: Record<string, Tensor> | Map<string, Tensor>): void {
+    const entries = values instanceof Map ? [...values.entries()] : Object.entries(values);
+    const seen = new Set<string>();
+    for (const [name, t] of entries) {
+      const target = this.parameters[name];
+      if (!target) throw new RangeError(`model: no parameter named '${name}' in a ${this.config.architecture} model`);
+      if (!(t instanceof Tensor)) throw new TypeError(`model: parameter '${name}' must be a Tensor`);
+      if (t.shape.length !== target.shape.length || t.shape.some((s, i) => s !== target.shape[i])) {
+        throw new RangeError(`model: parameter '${name}' must have shape [${target.shape.join(', ')}], got [${t.shape.join(', ')}]`);
+      }
+      const src = t.dtype === target.dtype ? t : t.astype(target.dtype);
+      target.data.set(src.data as never);
+      seen.add(name);
+    }
+    const missing = Object.keys(this.parameters).filter((n) => !seen.has(n));
+    if (missing.length) throw new RangeError(`model: the checkpoint lacks ${missing.length} parameter(s), e.g. '${missing.slice(0, 3).join("', '")}'`);
+  }
+
+  get parameterCount(): number {
+    return Object.values(this.parameters).reduce((n, t) => n + t.size, 0);
+  }
+
+  createState(options: { batch?: number } = {}): ModelState {
+    const batch = options.batch ?? 1;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 65536) throw new RangeError(`createState: batch must be an integer in [1, 65536], got ${String(batch)}`);
+    return new ModelState(batch, this.blocks.map((b) => b.mixer.createState(batch)), new Int32Array(batch), this.hash);
+  }
+
+  /** A state from serialize()'s bytes; rejects bytes from another model, or corrupt ones, with a clear error. */
+  restoreState(bytes: Uint8Array): ModelState {
+    const { entries } = decodeState(bytes, this.hash);
+    const batch = entries.batch;
+    const count = entries.layerCount;
+    const positions = entries.positions;
+    if (typeof batch !== 'number' || typeof count !== 'number' || !(positions instanceof Tensor) || positions.dtype !== 'int32') {
+      throw new RangeError('restoreState: the bytes are not a model state (batch, layerCount or positions missing)');
+    }
+    if (count !== this.blocks.length) throw new RangeError(`restoreState: the state has ${count} layers, the model ${this.blocks.length}`);
+    const fresh = this.createState({ batch });
+    const layers: MixerState[] = fresh.layers.map((template, i) => {
+      const s: MixerState = {};
+      for (const [name, v] of Object.entries(template)) {
+        const stored = entries[`layers.${i}.${name}`];
+        if (stored === undefined) throw new RangeError(`restoreState: layer ${i} lacks '${name}'`);
+        if (typeof v === 'number' ? typeof stored !== 'number' : !(stored instanceof Tensor) || stored.dtype !== v.dtype) {
+          throw new RangeError(`restoreState: layer ${i} '${name}' has the wrong kind`);
+        }
+        s[name] = stored;
+      }
+      return s;
+    });
+    return new ModelState(batch, layers, positions.data as Int32Array, this.hash);
+  }
+
+  /** Records the forward pass on `run`; returns the logits and the layers' new states (when a state was given). */
+  private build(run: OpRunner, ids: Tensor, state: ModelState | undefined, lastOnly: boolean): { logits: Tensor; layers?: MixerState[] } {
+    const p = this.parameters;
+    const eps = this.config.normEps;
+    const norm = (w: Record<string, Tensor>, x: Tensor, residual: Tensor | undefined) =>
+      this.config.norm === 'rms'
+        ? run.rmsNorm({ x, weight: w.weight, residual, eps })
+        : run.layerNorm({ x, weight: w.weight, bias: w.bias, residual, eps });
+    let x = run.embedding({ ids, table: p['backbone.embedding.weight']! }).y;
+    let residual: Tensor | undefined;
+    const layers: MixerState[] = [];
+    this.blocks.forEach((block, i) => {
+      const n = norm(block.norm, x, residual);
+      residual = n.residualOut ?? x;
+      const out = block.mixer.forward(run, n.y, state?.layers[i]);
+      if (state) layers.push(out.state!);
+      x = out.y;
+      if (block.mlp !== 'none') {
+        const n2 = norm(block.norm2, x, residual);
+        residual = n2.residualOut!;
+        x = runMlp(run, block.mlp, block.mlpParams, n2.y, this.config.topK);
+      }
+    });
+    let h = this.config.norm === 'rms'
+      ? run.rmsNorm({ x, weight: p['backbone.norm_f.weight'], residual, eps }).y
+      : run.layerNorm({ x, weight: p['backbone.norm_f.weight'], bias: p['backbone.norm_f.bias'], residual, eps }).y;
+    const L = ids.shape[1]!;
+    if (lastOnly && L > 1) h = run.slice({ x: h, axis: 1, start: L - 1 }).y;
+    const head = p['lm_head.weight'] ?? p['backbone.embedding.weight']!;
+    const logits = run.linear({ x: h, weight: head }).y;
+    return state ? { logits, layers } : { logits };
+  }
+
+  private tokens(where: string, tokens: TokenInput): Tensor {
+    const V = this.config.vocabSize;
+    let t: Tensor;
+    if (tokens instanceof Tensor) {
+      if (tokens.dtype !== 'int32' || tokens.rank !== 2) throw new TypeError(`${where}: tokens must be an int32 Tensor [batch, L], got ${tokens.dtype} [${tokens.shape.join(', ')}]`);
+      t = tokens;
+    } else if (tokens instanceof Int32Array || (Array.isArray(tokens) && tokens.every((v) => typeof v === 'number'))) {
+      t = new Tensor(Int32Array.from(tokens as ArrayLike<number>), [1, (tokens as ArrayLike<number>).length]);
+    } else if (Array.isArray(tokens) && tokens.every((r) => Array.isArray(r))) {
+      const rows = tokens as readonly (readonly number[])[];
+      const L = rows[0]?.length ?? 0;
+      if (rows.some((r) => r.length !== L)) throw new RangeError(`${where}: token rows must have equal lengths (use generate() for prompts of different lengths)`);
+      t = new Tensor(Int32Array.from(rows.flat()), [rows.length, L]);
+    } else {
+      throw new TypeError(`${where}: tokens must be an int32 Tensor [batch, L], number[][] or number[]`);
+    }
+    if (t.shape[0] === 0 || t.shape[1] === 0) throw new RangeError(`${where}: tokens must not be empty, got [${t.shape.join(', ')}]`);
+    const data = t.data as Int32Array;
+    for (let i = 0; i < data.length; i++) {
+      if (!(data[i]! >= 0 && data[i]! < V)) throw new RangeError(`${where}: token id ${data[i]} at ${i} is outside [0, ${V})`);
+    }
+    return t;
+  }
+
+  private prepare(where: string, tokens: TokenInput, options: ForwardOptions) {
+    const ids = this.tokens(where, tokens);
+    const state = options.state;
+    if (state !== undefined) {
+      if (!(state instanceof ModelState)) throw new TypeError(`${where}: state must come from createState() or restoreState()`);
+      if (state.batch !== ids.shape[0]) throw new RangeError(`${where}: the state is for batch ${state.batch}, tokens have batch ${ids.shape[0]}`);
+    }
+    const batch = new OpBatch();
+    const built = this.build(batch.ops, ids, state, options.lastOnly ?? false);
+    const commit = () => {
+      if (state) {
+        state.layers = built.layers!;
+        for (let r = 0; r < state.batch; r++) state.positions[r]! += ids.shape[1]!;
+      }
+      return { logits: built.logits };
+    };
+    return { batch, commit };
+  }
+
+  /** Parallel prefill over [b, L] tokens: logits [b, L, vocab] (or [b, 1, vocab] with lastOnly); advances `state`. */
+  async forward(tokens: TokenInput, options: ForwardOptions = {}): Promise<{ logits: Tensor }> {
+    const { batch, commit } = this.prepare('forward', tokens, options);
+    await batch.run();
+    return commit();
+  }
+
+  forwardSync(tokens: TokenInput, options: ForwardOptions = {}): { logits: Tensor } {
+    const { batch, commit } = this.prepare('forwardSync', tokens, options);
+    batch.runSync();
+    return commit();
+  }
+
+  private stepTokens(where: string, tokens: readonly number[] | Int32Array | Tensor): Tensor {
+    if (tokens instanceof Tensor) return tokens.rank === 1 ? tokens.reshape([tokens.shape[0]!, 1]) : tokens;
+    if (!(tokens instanceof Int32Array) && !Array.isArray(tokens)) throw new TypeError(`${where}: tokens must be one id per batch row (number[] or Int32Array)`);
+    return new Tensor(Int32Array.from(tokens), [tokens.length, 1]);
+  }
+
+  /** One token per batch row: logits [b, vocab]; advances `state`. O(1) in the context for recurrent models. */
+  async step(tokens: readonly number[] | Int32Array | Tensor, state: ModelState): Promise<{ logits: Tensor }> {
+    if (state === undefined) throw new TypeError('step: a state is required (createState())');
+    const { logits } = await this.forward(this.stepTokens('step', tokens), { state });
+    return { logits: logits.reshape([logits.shape[0]!, logits.shape[2]!]) };
+  }
+
+  stepSync(tokens: readonly number[] | Int32Array | Tensor, state: ModelState): { logits: Tensor } {
+    if (state === undefined) throw new TypeError('stepSync: a state is required (createState())');
+    const { logits } = this.forwardSync(this.stepTokens('stepSync', tokens), { state });
+    return { logits: logits.reshape([logits.shape[0]!, logits.shape[2]!]) };
+  }
+
+  /**
+   * Generates tokens after each prompt (rows may differ in length: each is prefilled on its own, then all decode
+   * together). Yields one step at a time; stops after maxTokens, when every row hit a stop token, or when `signal`
+   * aborts (the iterator then throws the signal's reason).
+   */
+  async *generate(prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+    const sampling = checkSampling('generate', options);
+    const maxTokens = options.maxTokens ?? 16;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`generate: maxTokens must be a positive integer, got ${String(maxTokens)}`);
+    const rows: (readonly number[])[] = prompt.length > 0 && Array.isArray(prompt[0]) ? [...(prompt as readonly (readonly number[])[])] : [prompt as readonly number[]];
+    if (rows.length === 0 || rows.some((r) => !Array.isArray(r) || r.length === 0)) throw new RangeError('generate: every prompt must have at least one token');
+    const stop = new Set(options.stop ?? []);
+    const rng = new Rng(options.seed ?? 0);
+    const signal = options.signal;
+    signal?.throwIfAborted();
+
+    // Prefill: one batched call when the rows are equally long, else row by row and the states merged.
+    let state: ModelState;
+    let last: Float32Array[];
+    if (rows.every((r) => r.length === rows[0]!.length)) {
+      state = this.createState({ batch: rows.length });
+      const { logits } = await this.forward(rows, { state, lastOnly: true });
+      last = rows.map((_, r) => (logits.data as Float32Array).subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
+    } else {
+      const states: ModelState[] = [];
+      last = [];
+      for (const row of rows) {
+        const s = this.createState({ batch: 1 });
+        const { logits } = await this.forward([row], { state: s, lastOnly: true });
+        states.push(s);
+        last.push(logits.data as Float32Array);
+        signal?.throwIfAborted();
+      }
+      state = new ModelState(
+        rows.length,
+        this.blocks.map((b, i) => mergeStates(b.mixer, states.map((s) => s.layers[i]!))),
+        Int32Array.from(states.map((s) => s.positions[0]!)),
+        this.hash,
+      );
+    }
+    const done = rows.map(() => false);
+    for (let index = 0; index < maxTokens; index++) {
+      signal?.throwIfAborted();
+      const tokens = last.map((logits, r) => (done[r] ? null : sampleToken(logits, sampling, rng)));
+      for (let r = 0; r < rows.length; r++) if (tokens[r] !== null && stop.has(tokens[r]!)) done[r] = true;
+      yield { tokens, index };
+      if (done.every(Boolean) || index + 1 === maxTokens) return;
+      const { logits } = await this.step(tokens.map((t) => t ?? 0), state);
+      last = rows.map((_, r) => (logits.data as Float32Array).subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
+    }
+  }
+}
