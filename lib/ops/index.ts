@@ -9,6 +9,7 @@ import { layerNorm, rmsNorm } from './norm.js';
 import { softmax } from './softmax.js';
 import { rope } from './rope.js';
 import { embedding } from './embedding.js';
+import { attention } from './attention.js';
 
 const table = {
   matmul,
@@ -24,6 +25,7 @@ const table = {
   permute,
   concat,
   slice,
+  attention,
 };
 
 type Table = typeof table;
@@ -103,3 +105,4 @@ export type { NormArgs, NormResult } from './norm.js';
 export type { SoftmaxArgs } from './softmax.js';
 export type { RopeArgs } from './rope.js';
 export type { EmbeddingArgs } from './embedding.js';
+export type { AttentionArgs } from './attention.js';

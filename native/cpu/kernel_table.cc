@@ -14,6 +14,7 @@ void rope(const RopeArgs& args);
 void embedding(const EmbeddingArgs& args);
 void copy(const CopyArgs& args);
 void batchedGemm(const BatchedGemmArgs& args);
+void attention(const AttentionArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -35,6 +36,7 @@ static Kernels makeTable() {
   k.embedding = &embedding;
   k.copy = &copy;
   k.batchedGemm = &batchedGemm;
+  k.attention = &attention;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

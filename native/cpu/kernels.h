@@ -119,6 +119,25 @@ struct BatchedGemmArgs {
   int64_t strideA = 0, strideB = 0, strideC = 0;
 };
 
+// Softmax attention per head: o = softmax(mask(softcap(scale · q·kᵀ))) · v.
+// q [batch, Tq, heads, D], k/v [batch, Tk, kvHeads, D], o like q, all
+// contiguous; query head h reads kv head h / (heads / kvHeads). Row r holds
+// kvLengths[r] valid keys (Tk when null). Query t sits at position
+// kvLength − Tq + t (bottom-right causal alignment); with `causal` it sees keys
+// at positions ≤ its own, and with window > 0 only the last `window` of them.
+struct AttentionArgs {
+  int64_t batch = 0, Tq = 0, Tk = 0, heads = 0, kvHeads = 0, D = 0;
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  float* o = nullptr;
+  const int32_t* kvLengths = nullptr;  // [batch], each in [0, Tk]
+  bool causal = false;
+  int64_t window = 0;   // 0: unlimited (requires causal otherwise)
+  float scale = 1.0f;
+  float softcap = 0.0f;  // > 0: scores s → softcap · tanh(s / softcap)
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -137,6 +156,7 @@ struct Kernels {
   void (*embedding)(const EmbeddingArgs& args);
   void (*copy)(const CopyArgs& args);
   void (*batchedGemm)(const BatchedGemmArgs& args);
+  void (*attention)(const AttentionArgs& args);  // native/cpu/attention.cc
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

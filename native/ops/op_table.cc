@@ -19,6 +19,7 @@ const OpEntry kOps[] = {
     {"concat", runConcat},
     {"slice", runSlice},
     {"bmm", runBmm},
+    {"attention", runAttention},
     {nullptr, nullptr},
 };
 }  // namespace

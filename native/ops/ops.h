@@ -17,5 +17,6 @@ void runPermute(const OpCall& call);      // ops/layout.cc
 void runConcat(const OpCall& call);       // ops/layout.cc
 void runSlice(const OpCall& call);        // ops/layout.cc
 void runBmm(const OpCall& call);          // ops/matmul.cc
+void runAttention(const OpCall& call);    // ops/attention.cc
 
 }  // namespace cr
