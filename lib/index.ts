@@ -8,6 +8,7 @@ export type { DType } from './dtype.js';
 export { Rng } from './random.js';
 export { ops, opNames, immediate, OpBatch, type Ops, type OpRunner } from './ops/index.js';
 export { configure, type Config } from './config.js';
+export { KVCache, type KVCacheOptions, type KVCacheAttendArgs } from './kv-cache.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };
 
