@@ -1,9 +1,11 @@
 // Benchmark entry point: `npm run bench -- <suite> [options]`.
 
 import { runGemmBench } from './gemm.js';
+import { runAttentionBench } from './attention.js';
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  attention: runAttentionBench,
 };
 
 const [name, ...rest] = process.argv.slice(2);
