@@ -9,6 +9,7 @@ import { benchCausalConv1d } from './causal-conv1d.js';
 import { benchFftConv } from './fft-conv.js';
 import { benchRnn } from './rnn.js';
 import { benchZoo } from './zoo.js';
+import { benchAttention } from './attention.js';
 import { benchLinearAttention } from './linear-attention.js';
 import { writeResults } from './harness.js';
 
@@ -45,6 +46,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'causal-conv1d': single('causal-conv1d', benchCausalConv1d),
   rnn: single('rnn', benchRnn),
   'linear-attention': single('linear-attention', benchLinearAttention),
+  attention: single('attention', benchAttention),
   zoo: single('zoo', benchZoo),
 };
 

@@ -12,6 +12,7 @@ import './layers/mixers/index.js';
 export { createMixer, mixerSpecs, getMixerSpec, zooTable, type MixerSpec, type BaseConfig, type Paper } from './layers/registry.js';
 export { models, LanguageModel, ModelState, type ModelConfig, type LayerSpec, type ModelOptions, type GenerateOptions, type GeneratedToken } from './models/index.js';
 export { stateBytes, parameterCount, type Mixer, type MixerState, type MixerOutput, type Family } from './layers/mixer.js';
+export { KVCache, type KVCacheOptions, type KVCacheAttendArgs } from './kv-cache.js';
 
 const packageJson = createRequire(import.meta.url)('../../package.json') as { version: string };
 

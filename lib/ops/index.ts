@@ -21,6 +21,7 @@ import { ssmKernel } from './ssm_kernel.js';
 import { gru, lstm, rnn } from './rnn.js';
 import { linearAttention } from './linear_attention.js';
 import { mlstm } from './mlstm.js';
+import { attention } from './attention.js';
 
 const table = {
   matmul,
@@ -50,6 +51,7 @@ const table = {
   rnn,
   linearAttention,
   mlstm,
+  attention,
 };
 
 type Table = typeof table;
@@ -141,3 +143,4 @@ export type { SsmKernelArgs, Discretization } from './ssm_kernel.js';
 export type { LstmArgs, GruArgs, RnnArgs, RecurrentResult, LstmResult } from './rnn.js';
 export type { LinearAttentionArgs, LinearAttentionResult, LinearAttentionMode } from './linear_attention.js';
 export type { MlstmArgs, MlstmResult } from './mlstm.js';
+export type { AttentionArgs } from './attention.js';

@@ -26,6 +26,7 @@ void ssmKernel(const SsmKernelArgs& args);
 void rnn(const RnnArgs& args);
 void linearAttention(const LinearAttentionArgs& args);
 void mlstm(const MlstmArgs& args);
+void attention(const AttentionArgs& args);
 ProbeResult probeFma(int64_t iterations);
 ProbeResult probeTriad(float* a, const float* b, const float* c, int64_t n, int repeats);
 ProbeResult probeRead(const float* a, int64_t n, int repeats);
@@ -59,6 +60,7 @@ static Kernels makeTable() {
   k.rnn = &rnn;
   k.linearAttention = &linearAttention;
   k.mlstm = &mlstm;
+  k.attention = &attention;
   k.probeFma = &probeFma;
   k.probeTriad = &probeTriad;
   k.probeRead = &probeRead;

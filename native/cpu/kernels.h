@@ -313,6 +313,25 @@ struct MlstmArgs {
   int mode = 0;
 };
 
+// Softmax attention per head: o = softmax(mask(softcap(scale · q·kᵀ))) · v.
+// q [batch, Tq, heads, D], k/v [batch, Tk, kvHeads, D], o like q, all
+// contiguous; query head h reads kv head h / (heads / kvHeads). Row r holds
+// kvLengths[r] valid keys (Tk when null). Query t sits at position
+// kvLength − Tq + t (bottom-right causal alignment); with `causal` it sees keys
+// at positions ≤ its own, and with window > 0 only the last `window` of them.
+struct AttentionArgs {
+  int64_t batch = 0, Tq = 0, Tk = 0, heads = 0, kvHeads = 0, D = 0;
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  float* o = nullptr;
+  const int32_t* kvLengths = nullptr;  // [batch], each in [0, Tk]
+  bool causal = false;
+  int64_t window = 0;   // 0: unlimited (requires causal otherwise)
+  float scale = 1.0f;
+  float softcap = 0.0f;  // > 0: scores s → softcap · tanh(s / softcap)
+};
+
 struct ProbeResult {
   double seconds = 0;
   double work = 0;  // flops or bytes, depending on the probe
@@ -346,6 +365,7 @@ struct Kernels {
   void (*rnn)(const RnnArgs& args);
   void (*linearAttention)(const LinearAttentionArgs& args);
   void (*mlstm)(const MlstmArgs& args);
+  void (*attention)(const AttentionArgs& args);  // native/cpu/attention.cc
   // Peak-rate probes for benchmarks: FMA throughput on one thread, and a
   // streaming triad a[i] = b[i] + s·c[i] over n floats on the thread that calls it.
   ProbeResult (*probeFma)(int64_t iterations);

@@ -33,6 +33,7 @@ const OpEntry kOps[] = {
     {"rnn", runRnn},
     {"linearAttention", runLinearAttention},
     {"mlstm", runMlstm},
+    {"attention", runAttention},
     {nullptr, nullptr},
 };
 }  // namespace

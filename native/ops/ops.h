@@ -31,5 +31,6 @@ void runGru(const OpCall& call);          // ops/rnn.cc
 void runRnn(const OpCall& call);          // ops/rnn.cc
 void runLinearAttention(const OpCall& call);  // ops/linear_attention.cc
 void runMlstm(const OpCall& call);            // ops/linear_attention.cc
+void runAttention(const OpCall& call);    // ops/attention.cc
 
 }  // namespace cr

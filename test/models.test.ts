@@ -1,0 +1,129 @@
+// Language models: every preset and every zoo mixer as a model — prefill equals
+// step-by-step decoding; a serialised state restores and continues exactly;
+// generation is seeded, handles prompts of different lengths, stops on stop
+// tokens and on an aborted signal; bad input gets clear errors.
+
+import test from 'ava';
+import { models, LanguageModel, Tensor } from '../lib/index.js';
+import { relError } from './helpers.js';
+
+const VOCAB = 61;
+const small = { dModel: 24, nLayer: 2, vocabSize: VOCAB, seed: 3 };
+
+function tokenRows(batch: number, L: number, seed: number): number[][] {
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) >>> 0) % VOCAB);
+  return Array.from({ length: batch }, () => Array.from({ length: L }, next));
+}
+
+function layersFor(name: string): number {
+  // Enough layers that every kind in a hybrid's pattern appears at least once.
+  return ({ jamba: 5, zamba: 6, xlstm: 8, griffin: 3 } as Record<string, number>)[name] ?? 2;
+}
+
+for (const name of models.names()) {
+  test(`${name}: prefill logits equal step-by-step decoding, and a prefix + steps equal one prefill`, (t) => {
+    const m = models.create(name, { ...small, nLayer: layersFor(name) });
+    const L = 13;
+    const rows = tokenRows(2, L, 5);
+    const full = m.forwardSync(rows).logits;
+    t.deepEqual(full.shape, [2, L, VOCAB]);
+    const state = m.createState({ batch: 2 });
+    const prefix = m.forwardSync(rows.map((r) => r.slice(0, 6)), { state }).logits;
+    const stepped: Float32Array[] = [];
+    for (let i = 6; i < L; i++) stepped.push(m.stepSync(rows.map((r) => r[i]!), state).logits.data as Float32Array);
+    t.deepEqual([...state.positions], [L, L]);
+    const expected: number[] = [];
+    const got: number[] = [];
+    for (let b = 0; b < 2; b++) {
+      for (let i = 0; i < L; i++) {
+        const row = (full.data as Float32Array).subarray((b * L + i) * VOCAB, (b * L + i + 1) * VOCAB);
+        expected.push(...row);
+        got.push(...(i < 6 ? (prefix.data as Float32Array).subarray((b * 6 + i) * VOCAB, (b * 6 + i + 1) * VOCAB) : stepped[i - 6]!.subarray(b * VOCAB, (b + 1) * VOCAB)));
+      }
+    }
+    const err = relError(got, expected);
+    t.true(err <= 1e-5, `relative error ${err}`);
+  });
+}
+
+test('serialize → restore → continue equals an uninterrupted run; corrupt or foreign bytes are rejected', (t) => {
+  const m = models.create('lstm', small);
+  const rows = tokenRows(1, 9, 8);
+  const a = m.createState();
+  m.forwardSync([rows[0]!.slice(0, 5)], { state: a });
+  const bytes = a.serialize();
+  const b = m.restoreState(bytes);
+  t.deepEqual([...b.positions], [5]);
+  const tail = [rows[0]!.slice(5)];
+  const ya = m.forwardSync(tail, { state: a }).logits.data as Float32Array;
+  const yb = m.forwardSync(tail, { state: b }).logits.data as Float32Array;
+  t.deepEqual([...yb], [...ya]);
+  const corrupt = bytes.slice();
+  corrupt[corrupt.length >> 1] ^= 0x40;
+  t.throws(() => m.restoreState(corrupt), { instanceOf: RangeError });
+  const other = models.create('lstm', { ...small, dModel: 32 });
+  t.throws(() => other.restoreState(bytes), { instanceOf: RangeError, message: /config|model/ });
+});
+
+test('generation is deterministic for a seed, rows of different lengths decode as they would alone, stop tokens end rows', async (t) => {
+  const m = models.create('gru', small);
+  const prompts = [tokenRows(1, 7, 1)[0]!, tokenRows(1, 3, 2)[0]!];
+  const collect = async (p: number[] | number[][], options: object) => {
+    const out: (number | null)[][] = [];
+    for await (const step of m.generate(p, { maxTokens: 6, temperature: 0, ...options })) out.push(step.tokens);
+    return out;
+  };
+  const together = await collect(prompts, {});
+  const alone = [await collect(prompts[0]!, {}), await collect(prompts[1]!, {})];
+  t.is(together.length, 6);
+  for (let i = 0; i < 6; i++) t.deepEqual(together[i], [alone[0]![i]![0], alone[1]![i]![0]]);
+  const s1 = await collect(prompts, { temperature: 1, seed: 9 });
+  const s2 = await collect(prompts, { temperature: 1, seed: 9 });
+  const s3 = await collect(prompts, { temperature: 1, seed: 10 });
+  t.deepEqual(s1, s2);
+  t.notDeepEqual(s1, s3);
+  const first = together[0]![0]!;
+  const stopped = await collect(prompts[0]!, { stop: [first] });
+  t.deepEqual(stopped, [[first]]);
+});
+
+test('an aborted signal stops generation promptly', async (t) => {
+  const m = models.create('lstm', small);
+  const controller = new AbortController();
+  const seen: number[] = [];
+  await t.throwsAsync(async () => {
+    for await (const step of m.generate([1, 2, 3], { maxTokens: 1000, signal: controller.signal })) {
+      seen.push(step.index);
+      if (step.index === 2) controller.abort();
+    }
+  }, { name: 'AbortError' });
+  t.deepEqual(seen, [0, 1, 2]);
+});
+
+test('async forward runs off the event loop and equals forwardSync', async (t) => {
+  const m = models.create('lstm', { ...small, dModel: 256, nLayer: 4 });
+  const rows = tokenRows(1, 512, 4);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  const pending = m.forward(rows);
+  const { logits } = await pending;
+  clearInterval(timer);
+  t.true(ticks > 0, 'the timer fired while the model ran');
+  t.deepEqual([...(logits.data as Float32Array).subarray(0, 50)], [...(m.forwardSync(rows).logits.data as Float32Array).subarray(0, 50)]);
+});
+
+test('bad input gets clear errors', (t) => {
+  t.throws(() => models.create('nope'), { instanceOf: RangeError, message: /unknown model 'nope'/ });
+  t.throws(() => models.create('lstm', { dStat: 4 }), { instanceOf: TypeError, message: /unknown option 'dStat'/ });
+  t.throws(() => models.create('lstm', { nLayer: 0 }), { instanceOf: RangeError, message: /nLayer/ });
+  const m = models.create('lstm', small);
+  t.throws(() => m.forwardSync([[1, VOCAB]]), { instanceOf: RangeError, message: /token id 61 at 1 is outside \[0, 61\)/ });
+  t.throws(() => m.forwardSync([[1, 2], [3]]), { instanceOf: RangeError, message: /equal lengths/ });
+  t.throws(() => m.forwardSync('hello' as never), { instanceOf: TypeError, message: /tokens must be/ });
+  t.throws(() => m.forwardSync(new Tensor(new Float32Array(4), [1, 4])), { instanceOf: TypeError, message: /int32/ });
+  t.throws(() => m.forwardSync([[1, 2]], { state: m.createState({ batch: 2 }) }), { instanceOf: RangeError, message: /batch 2/ });
+  t.throws(() => m.stepSync([1], undefined as never), { instanceOf: TypeError, message: /state is required/ });
+  t.throws(() => m.createState({ batch: 0 }), { instanceOf: RangeError, message: /batch/ });
+  t.true(m instanceof LanguageModel);
+});
