@@ -5,3 +5,4 @@ import './elman.js';
 import './gru.js';
 import './orthogonal_rnn.js';
 import './unitary_rnn.js';
+import './attention.js';

@@ -3,6 +3,7 @@
 
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { lstmReference } from './lstm.js';
+import { attentionReference } from './attention.js';
 import { elmanReference } from './elman.js';
 import { gruReference } from './gru.js';
 import { orthogonalRnnReference } from './orthogonal_rnn.js';
@@ -17,6 +18,8 @@ export interface LayerReference {
 
 export const layerReferences: Record<string, LayerReference> = {
   lstm: lstmReference,
+  attention: attentionReference,
+  'local-attention': attentionReference,
   elman: elmanReference,
   gru: gruReference,
   'orthogonal-rnn': orthogonalRnnReference,
