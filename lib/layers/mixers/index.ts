@@ -6,3 +6,4 @@ import './gru.js';
 import './orthogonal_rnn.js';
 import './unitary_rnn.js';
 import './attention.js';
+import './mamba.js';

@@ -8,6 +8,7 @@ import { elmanReference } from './elman.js';
 import { gruReference } from './gru.js';
 import { orthogonalRnnReference } from './orthogonal_rnn.js';
 import { unitaryRnnReference } from './unitary_rnn.js';
+import { mambaReference } from './mamba.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -24,4 +25,5 @@ export const layerReferences: Record<string, LayerReference> = {
   gru: gruReference,
   'orthogonal-rnn': orthogonalRnnReference,
   'unitary-rnn': unitaryRnnReference,
+  mamba: mambaReference,
 };
