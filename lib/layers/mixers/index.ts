@@ -7,3 +7,4 @@ import './orthogonal_rnn.js';
 import './unitary_rnn.js';
 import './attention.js';
 import './mamba.js';
+import './rglru.js';

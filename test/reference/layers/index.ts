@@ -9,6 +9,7 @@ import { gruReference } from './gru.js';
 import { orthogonalRnnReference } from './orthogonal_rnn.js';
 import { unitaryRnnReference } from './unitary_rnn.js';
 import { mambaReference } from './mamba.js';
+import { rglruReference } from './rglru.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -26,4 +27,5 @@ export const layerReferences: Record<string, LayerReference> = {
   'orthogonal-rnn': orthogonalRnnReference,
   'unitary-rnn': unitaryRnnReference,
   mamba: mambaReference,
+  rglru: rglruReference,
 };
