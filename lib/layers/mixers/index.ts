@@ -8,3 +8,4 @@ import './unitary_rnn.js';
 import './attention.js';
 import './mamba.js';
 import './rglru.js';
+import './linoss.js';

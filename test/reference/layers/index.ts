@@ -10,6 +10,7 @@ import { orthogonalRnnReference } from './orthogonal_rnn.js';
 import { unitaryRnnReference } from './unitary_rnn.js';
 import { mambaReference } from './mamba.js';
 import { rglruReference } from './rglru.js';
+import { linossReference } from './linoss.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -28,4 +29,5 @@ export const layerReferences: Record<string, LayerReference> = {
   'unitary-rnn': unitaryRnnReference,
   mamba: mambaReference,
   rglru: rglruReference,
+  linoss: linossReference,
 };
