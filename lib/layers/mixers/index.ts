@@ -9,3 +9,4 @@ import './attention.js';
 import './mamba.js';
 import './rglru.js';
 import './linoss.js';
+import './liquid_s4.js';

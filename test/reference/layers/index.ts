@@ -11,6 +11,7 @@ import { unitaryRnnReference } from './unitary_rnn.js';
 import { mambaReference } from './mamba.js';
 import { rglruReference } from './rglru.js';
 import { linossReference } from './linoss.js';
+import { liquidS4Reference } from './liquid_s4.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -30,4 +31,5 @@ export const layerReferences: Record<string, LayerReference> = {
   mamba: mambaReference,
   rglru: rglruReference,
   linoss: linossReference,
+  'liquid-s4': liquidS4Reference,
 };
