@@ -23,6 +23,8 @@ import { checkModelConfig, type MlpKind, type ModelConfig } from './config.js';
 import { initMlp, runMlp } from './mlp.js';
 import { ModelState } from './state.js';
 import { mergeStates } from './state-merge.js';
+import type { TextTokenizer } from './tokenizer.js';
+import { saveModel } from './checkpoint.js';
 
 interface Block {
   prefix: string;
@@ -55,12 +57,16 @@ export interface GenerateOptions extends SamplingOptions {
 export interface GeneratedToken {
   /** the new token of each row (null once the row stopped) */
   tokens: (number | null)[];
+  /** with a tokenizer: the text each row's new token adds ('' while a multi-token character is incomplete) */
+  text?: string[];
   /** step number, from 0 */
   index: number;
 }
 
 export class LanguageModel {
   readonly config: ModelConfig;
+  /** set by models.load when the folder has a tokenizer.json */
+  tokenizer?: TextTokenizer;
   /** every parameter by name (shared groups once) */
   readonly parameters: Record<string, Tensor> = {};
   private readonly blocks: Block[] = [];
@@ -103,6 +109,11 @@ export class LanguageModel {
     if (config.norm === 'layer') own('backbone.norm_f.bias', Tensor.zeros([d]));
     if (!config.tieEmbeddings) own('lm_head.weight', init.normal([V, d], 0.02));
     if (parameters) this.loadParameters(parameters);
+  }
+
+  /** Writes config.json + model.safetensors into `dir` (models.load reads them back bit-exactly). */
+  save(dir: string): void {
+    saveModel(this, dir);
   }
 
   private initNorm(): Record<string, Tensor> {
@@ -281,13 +292,20 @@ export class LanguageModel {
    * together). Yields one step at a time; stops after maxTokens, when every row hit a stop token, or when `signal`
    * aborts (the iterator then throws the signal's reason).
    */
-  async *generate(prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+  async *generate(prompt: string | readonly string[] | readonly number[] | readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
     const sampling = checkSampling('generate', options);
     const maxTokens = options.maxTokens ?? 16;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`generate: maxTokens must be a positive integer, got ${String(maxTokens)}`);
-    const rows: (readonly number[])[] = prompt.length > 0 && Array.isArray(prompt[0]) ? [...(prompt as readonly (readonly number[])[])] : [prompt as readonly number[]];
+    const tokenizer = this.tokenizer;
+    const texts = typeof prompt === 'string' ? [prompt] : Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === 'string') ? (prompt as readonly string[]) : undefined;
+    if (texts && !tokenizer) throw new TypeError('generate: a text prompt needs a tokenizer (models.load a folder with tokenizer.json), or pass token ids');
+    const rows: (readonly number[])[] = texts
+      ? texts.map((t) => tokenizer!.encode(t))
+      : prompt.length > 0 && Array.isArray(prompt[0]) ? [...(prompt as readonly (readonly number[])[])] : [prompt as readonly number[]];
     if (rows.length === 0 || rows.some((r) => !Array.isArray(r) || r.length === 0)) throw new RangeError('generate: every prompt must have at least one token');
-    const stop = new Set(options.stop ?? []);
+    const stop = new Set(options.stop ?? (tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []));
+    const generated: number[][] = rows.map(() => []);
+    const shown = rows.map(() => '');
     const rng = new Rng(options.seed ?? 0);
     const signal = options.signal;
     signal?.throwIfAborted();
@@ -321,7 +339,21 @@ export class LanguageModel {
       signal?.throwIfAborted();
       const tokens = last.map((logits, r) => (done[r] ? null : sampleToken(logits, sampling, rng)));
       for (let r = 0; r < rows.length; r++) if (tokens[r] !== null && stop.has(tokens[r]!)) done[r] = true;
-      yield { tokens, index };
+      if (tokenizer) {
+        // Decode each row's whole continuation and hand out what is new, so multi-token characters come out whole.
+        const text = tokens.map((t, r) => {
+          if (t === null) return '';
+          generated[r]!.push(t);
+          const full = tokenizer.decode(generated[r]!, { skipSpecialTokens: true });
+          if (full.endsWith('\uFFFD')) return '';
+          const piece = full.slice(shown[r]!.length);
+          shown[r] = full;
+          return piece;
+        });
+        yield { tokens, index, text };
+      } else {
+        yield { tokens, index };
+      }
       if (done.every(Boolean) || index + 1 === maxTokens) return;
       const { logits } = await this.step(tokens.map((t) => t ?? 0), state);
       last = rows.map((_, r) => (logits.data as Float32Array).subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
