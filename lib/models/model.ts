@@ -111,6 +111,33 @@ export class LanguageModel {
     if (parameters) this.loadParameters(parameters);
   }
 
+  /**
+   * Stores the weights that feed matrix products (embedding/LM head, MLPs and experts, and each mixer's declared
+   * linear weights) as bfloat16 or float16 — half the bytes a decode step streams — or back as float32. Norms, gates
+   * and state-space parameters stay float32.
+   */
+  castWeights(dtype: 'float32' | 'bfloat16' | 'float16'): void {
+    if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'float16') throw new RangeError(`castWeights: dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`);
+    const cast = (record: Record<string, Tensor>, name: string) => {
+      const t = record[name];
+      if (t && t.dtype !== dtype) record[name] = t.astype(dtype);
+      return record[name];
+    };
+    const seen = new Set<Block>();
+    for (const block of this.blocks) {
+      if (seen.has(block)) continue;
+      seen.add(block);
+      for (const name of block.mixer.linearWeights ?? []) this.parameters[`${block.prefix}.mixer.${name}`] = cast(block.mixer.parameters, name)!;
+      const mlpPrefix = `${block.prefix}.${block.mlp === 'moe' ? 'moe' : 'mlp'}`;
+      for (const name of Object.keys(block.mlpParams)) {
+        if (name.endsWith('.bias') || name === 'router.weight') continue;
+        this.parameters[`${mlpPrefix}.${name}`] = cast(block.mlpParams, name)!;
+      }
+    }
+    cast(this.parameters, 'backbone.embedding.weight');
+    cast(this.parameters, 'lm_head.weight');
+  }
+
   /** Writes config.json + model.safetensors into `dir` (models.load reads them back bit-exactly). */
   save(dir: string): void {
     saveModel(this, dir);
