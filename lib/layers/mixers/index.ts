@@ -5,3 +5,5 @@ import './elman.js';
 import './gru.js';
 import './orthogonal_rnn.js';
 import './unitary_rnn.js';
+import './linear_transformer.js';
+import './performer.js';
