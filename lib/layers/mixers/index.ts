@@ -7,3 +7,4 @@ import './orthogonal_rnn.js';
 import './unitary_rnn.js';
 import './linear_transformer.js';
 import './performer.js';
+import './retnet.js';

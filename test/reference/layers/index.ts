@@ -9,6 +9,7 @@ import { orthogonalRnnReference } from './orthogonal_rnn.js';
 import { unitaryRnnReference } from './unitary_rnn.js';
 import { linearTransformerReference } from './linear_transformer.js';
 import { performerReference } from './performer.js';
+import { retnetReference } from './retnet.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -25,4 +26,5 @@ export const layerReferences: Record<string, LayerReference> = {
   'unitary-rnn': unitaryRnnReference,
   'linear-transformer': linearTransformerReference,
   performer: performerReference,
+  retnet: retnetReference,
 };
