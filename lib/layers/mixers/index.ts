@@ -8,3 +8,4 @@ import './unitary_rnn.js';
 import './linear_transformer.js';
 import './performer.js';
 import './retnet.js';
+import './gla.js';

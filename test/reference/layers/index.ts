@@ -10,6 +10,7 @@ import { unitaryRnnReference } from './unitary_rnn.js';
 import { linearTransformerReference } from './linear_transformer.js';
 import { performerReference } from './performer.js';
 import { retnetReference } from './retnet.js';
+import { glaReference } from './gla.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -27,4 +28,5 @@ export const layerReferences: Record<string, LayerReference> = {
   'linear-transformer': linearTransformerReference,
   performer: performerReference,
   retnet: retnetReference,
+  gla: glaReference,
 };
