@@ -1,8 +1,9 @@
 // Float64 Performer (FAVOR+, Choromanski et al. 2021), token by token from zero
-// state, with the paper's positive random features for queries and keys alike:
-// φ(x) = exp(ω·x̃ − ‖x̃‖²/2)/√m, x̃ = K^(−1/4)x, ω the rows of the mixer's
-// projection matrix; y = φ(q)Σφ(k)ᵀv / φ(q)·Σφ(k). (The mixer's per-token
-// query stabiliser cancels in this ratio; its eps guard is far below 1e-5 here.)
+// state, with the paper's positive random features φ(x) = exp(ω·x̃ − ‖x̃‖²/2)/√m,
+// x̃ = K^(−1/4)x, ω the rows of the mixer's projection matrix:
+// y = φ̂(q)Σφ(k)ᵀv / (φ̂(q)·Σφ(k) + eps), where φ̂(q) = φ(q)/Σ_j φ_j(q) is the
+// query's features divided by their sum (a per-token factor, which cancels in
+// the ratio and only sets the scale eps is measured against).
 
 import type { LayerReference } from './index.js';
 import { linear, param } from './common.js';
@@ -12,6 +13,7 @@ export const performerReference: LayerReference = {
     const d = mixer.dModel;
     const H = mixer.config.heads as number;
     const K = d / H;
+    const eps = mixer.config.eps as number;
     const P = param(mixer, 'fast_attention.projection_matrix');
     const m = P.length / K;
     const rows = batch * L;
@@ -35,12 +37,13 @@ export const performerReference: LayerReference = {
         for (let t = 0; t < L; t++) {
           const at = (b * L + t) * d + h * K;
           const fk = phi(k, at);
-          const fq = phi(q, at);
+          const fq0 = phi(q, at);
+          const fq = fq0.map((e) => e / fq0.reduce((s, f) => s + f, 0));
           for (let j = 0; j < m; j++) {
             z[j] += fk[j]!;
             for (let c = 0; c < K; c++) S[j * K + c] += fk[j]! * v[at + c]!;
           }
-          let den = 0;
+          let den = eps;
           for (let j = 0; j < m; j++) den += fq[j]! * z[j]!;
           for (let c = 0; c < K; c++) {
             let num = 0;
