@@ -21,7 +21,8 @@
 // (= φ(q_t)/Σ_j φ_j(q_t): the per-token stabiliser, always ≤ 1). Keys keep the
 // plain form, which needs none: ω·k̃ − ‖k̃‖²/2 ≤ ‖ω‖²/2 for every k, so
 // φ(k) ≤ exp(max_j ‖ω_j‖²/2)/√m, a bound set by P alone (≈ e^(K/2) for chi norms).
-// eps only keeps the denominator positive if every key feature underflows.
+// eps, added to the denominator as computed with these sum-1 query features,
+// only keeps it positive if every key feature underflows (keys of huge norm).
 //
 // Both modes are one linearAttention call with a column of ones in v (state
 // S [b, h, m, K + 1]: Σφ(k)ᵀv and Σφ(k); normalised_linear_attention.ts).
