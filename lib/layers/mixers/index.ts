@@ -6,3 +6,7 @@ import './gru.js';
 import './orthogonal_rnn.js';
 import './unitary_rnn.js';
 import './attention.js';
+import './linear_transformer.js';
+import './performer.js';
+import './retnet.js';
+import './gla.js';
