@@ -215,6 +215,8 @@ export class LanguageModel {
         ? run.rmsNorm({ x, weight: w.weight, residual, eps })
         : run.layerNorm({ x, weight: w.weight, bias: w.bias, residual, eps });
     let x = run.embedding({ ids, table: p['backbone.embedding.weight']! }).y;
+    const embedScale = this.config.embedScale ?? 1;
+    if (embedScale !== 1) x = run.elementwise({ expr: `x * ${embedScale}`, inputs: { x } }).y;
     let residual: Tensor | undefined;
     const layers: MixerState[] = [];
     this.blocks.forEach((block, i) => {
@@ -235,7 +237,9 @@ export class LanguageModel {
     const L = ids.shape[1]!;
     if (lastOnly && L > 1) h = run.slice({ x: h, axis: 1, start: L - 1 }).y;
     const head = p['lm_head.weight'] ?? p['backbone.embedding.weight']!;
-    const logits = run.linear({ x: h, weight: head }).y;
+    let logits = run.linear({ x: h, weight: head }).y;
+    const cap = this.config.logitSoftcap ?? 0;
+    if (cap > 0) logits = run.elementwise({ expr: `${cap} * tanh(z * ${1 / cap})`, inputs: { z: logits } }).y;
     return state ? { logits, layers } : { logits };
   }
 
