@@ -9,6 +9,7 @@ import { benchCausalConv1d } from './causal-conv1d.js';
 import { benchFftConv } from './fft-conv.js';
 import { benchRnn } from './rnn.js';
 import { benchZoo } from './zoo.js';
+import { benchModels } from './models.js';
 import { benchAttention } from './attention.js';
 import { benchLinearAttention } from './linear-attention.js';
 import { writeResults } from './harness.js';
@@ -48,6 +49,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'linear-attention': single('linear-attention', benchLinearAttention),
   attention: single('attention', benchAttention),
   zoo: single('zoo', benchZoo),
+  models: single('models', benchModels),
 };
 
 const [name, ...rest] = process.argv.slice(2);

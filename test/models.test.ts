@@ -92,13 +92,21 @@ test('an aborted signal stops generation promptly', async (t) => {
   const m = models.create('lstm', small);
   const controller = new AbortController();
   const seen: number[] = [];
-  await t.throwsAsync(async () => {
+  let caught: unknown;
+  try {
     for await (const step of m.generate([1, 2, 3], { maxTokens: 1000, signal: controller.signal })) {
       seen.push(step.index);
       if (step.index === 2) controller.abort();
     }
-  }, { name: 'AbortError' });
+  } catch (e) {
+    caught = e;
+  }
+  t.is((caught as { name?: string } | undefined)?.name, 'AbortError');
   t.deepEqual(seen, [0, 1, 2]);
+  // Aborted before it starts: nothing is generated.
+  await t.throwsAsync(async () => {
+    for await (const _ of m.generate([1], { signal: AbortSignal.abort() })) t.fail('no token after an abort');
+  }, { any: true, message: /abort/i });
 });
 
 test('async forward runs off the event loop and equals forwardSync', async (t) => {

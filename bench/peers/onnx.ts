@@ -98,6 +98,8 @@ export interface OnnxGraph {
   outputs: OnnxValue[];
   initializers?: OnnxInitializer[];
   opset?: number;
+  /** opsets of other domains the nodes use, e.g. { domain: 'com.microsoft', version: 1 } */
+  extraOpsets?: { domain: string; version: number }[];
 }
 
 function valueInfo(v: OnnxValue): Writer {
@@ -146,7 +148,9 @@ export function buildModel(graph: OnnxGraph): Uint8Array {
   for (const v of graph.inputs) g.message(11, valueInfo(v));
   for (const v of graph.outputs) g.message(12, valueInfo(v));
   const opset = new Writer().string(1, '').int(2, graph.opset ?? 21);
-  return new Writer().int(1, 10).string(2, 'crossroad').message(7, g).message(8, opset).finish();
+  const model = new Writer().int(1, 10).string(2, 'crossroad').message(7, g).message(8, opset);
+  for (const extra of graph.extraOpsets ?? []) model.message(8, new Writer().string(1, extra.domain).int(2, extra.version));
+  return model.finish();
 }
 
 // ---- onnxruntime-node ---------------------------------------------------------

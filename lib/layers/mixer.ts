@@ -34,6 +34,11 @@ export interface Mixer<S extends MixerState = MixerState> {
   readonly config: Readonly<Record<string, unknown>> & { readonly dModel: number };
   /** parameters by their PyTorch names (e.g. 'in_proj.weight') */
   readonly parameters: Record<string, Tensor>;
+  /**
+   * Parameters used only as the weight of linear/matmul ops, so they may be stored as bfloat16/float16 (the GEMM
+   * widens them in its packed panels): what castWeights converts.
+   */
+  readonly linearWeights?: readonly string[];
   /** the state before the first token */
   createState(batch: number): S;
   forward(run: OpRunner, x: Tensor, state?: S): MixerOutput<S>;

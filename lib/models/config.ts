@@ -37,6 +37,10 @@ export interface ModelConfig {
   topK: number;
   tieEmbeddings: boolean;
   seed: number;
+  /** multiplies the embedding output (Gemma / RecurrentGemma: √dModel); default 1 */
+  embedScale?: number;
+  /** > 0: logits → softcap·tanh(logits / softcap) (RecurrentGemma: 30); default 0 (off) */
+  logitSoftcap?: number;
 }
 
 const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'geglu', 'moe'];
@@ -68,5 +72,7 @@ export function checkModelConfig(c: ModelConfig): ModelConfig {
   if (typeof c.normEps !== 'number' || !(c.normEps > 0)) throw new RangeError(`model config: normEps must be a positive number, got ${JSON.stringify(c.normEps)}`);
   if (typeof c.tieEmbeddings !== 'boolean') throw new TypeError('model config: tieEmbeddings must be a boolean');
   if (typeof c.seed !== 'number' || !Number.isFinite(c.seed)) throw new TypeError('model config: seed must be a finite number');
+  if (c.embedScale !== undefined && !(typeof c.embedScale === 'number' && Number.isFinite(c.embedScale))) throw new RangeError(`model config: embedScale must be a finite number, got ${JSON.stringify(c.embedScale)}`);
+  if (c.logitSoftcap !== undefined && !(typeof c.logitSoftcap === 'number' && c.logitSoftcap >= 0)) throw new RangeError(`model config: logitSoftcap must be a number ≥ 0, got ${JSON.stringify(c.logitSoftcap)}`);
   return c;
 }

@@ -3,6 +3,7 @@
 import { LanguageModel } from './model.js';
 import { modelNames, presetConfig, presets, type ModelOptions } from './presets.js';
 import type { ModelConfig } from './config.js';
+import { loadModel, saveModel } from './checkpoint.js';
 
 export const models = {
   /** A model with seeded random weights: a preset (mamba, llama, griffin, jamba, …) or any zoo mixer name. */
@@ -13,6 +14,14 @@ export const models = {
   fromConfig(config: ModelConfig): LanguageModel {
     return new LanguageModel(config);
   },
+  /** A model from a checkpoint folder (config.json + safetensors; Hugging Face, state-spaces or crossroad format), with its tokenizer when the folder has one. */
+  load(dir: string, options: { mmap?: boolean } = {}): Promise<LanguageModel> {
+    return loadModel(dir, options);
+  },
+  /** Writes config.json + model.safetensors. */
+  save(model: LanguageModel, dir: string): void {
+    saveModel(model, dir);
+  },
   /** Names accepted by create(). */
   names(): string[] {
     return modelNames();
@@ -22,5 +31,6 @@ export const models = {
 
 export { LanguageModel, type TokenInput, type ForwardOptions, type GenerateOptions, type GeneratedToken } from './model.js';
 export { ModelState } from './state.js';
+export type { TextTokenizer } from './tokenizer.js';
 export type { ModelConfig, LayerSpec, MlpKind, NormKind } from './config.js';
 export type { ModelOptions } from './presets.js';

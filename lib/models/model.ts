@@ -23,6 +23,8 @@ import { checkModelConfig, type MlpKind, type ModelConfig } from './config.js';
 import { initMlp, runMlp } from './mlp.js';
 import { ModelState } from './state.js';
 import { mergeStates } from './state-merge.js';
+import type { TextTokenizer } from './tokenizer.js';
+import { saveModel } from './checkpoint.js';
 
 interface Block {
   prefix: string;
@@ -55,12 +57,16 @@ export interface GenerateOptions extends SamplingOptions {
 export interface GeneratedToken {
   /** the new token of each row (null once the row stopped) */
   tokens: (number | null)[];
+  /** with a tokenizer: the text each row's new token adds ('' while a multi-token character is incomplete) */
+  text?: string[];
   /** step number, from 0 */
   index: number;
 }
 
 export class LanguageModel {
   readonly config: ModelConfig;
+  /** set by models.load when the folder has a tokenizer.json */
+  tokenizer?: TextTokenizer;
   /** every parameter by name (shared groups once) */
   readonly parameters: Record<string, Tensor> = {};
   private readonly blocks: Block[] = [];
@@ -103,6 +109,38 @@ export class LanguageModel {
     if (config.norm === 'layer') own('backbone.norm_f.bias', Tensor.zeros([d]));
     if (!config.tieEmbeddings) own('lm_head.weight', init.normal([V, d], 0.02));
     if (parameters) this.loadParameters(parameters);
+  }
+
+  /**
+   * Stores the weights that feed matrix products (embedding/LM head, MLPs and experts, and each mixer's declared
+   * linear weights) as bfloat16 or float16 — half the bytes a decode step streams — or back as float32. Norms, gates
+   * and state-space parameters stay float32.
+   */
+  castWeights(dtype: 'float32' | 'bfloat16' | 'float16'): void {
+    if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'float16') throw new RangeError(`castWeights: dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`);
+    const cast = (record: Record<string, Tensor>, name: string) => {
+      const t = record[name];
+      if (t && t.dtype !== dtype) record[name] = t.astype(dtype);
+      return record[name];
+    };
+    const seen = new Set<Block>();
+    for (const block of this.blocks) {
+      if (seen.has(block)) continue;
+      seen.add(block);
+      for (const name of block.mixer.linearWeights ?? []) this.parameters[`${block.prefix}.mixer.${name}`] = cast(block.mixer.parameters, name)!;
+      const mlpPrefix = `${block.prefix}.${block.mlp === 'moe' ? 'moe' : 'mlp'}`;
+      for (const name of Object.keys(block.mlpParams)) {
+        if (name.endsWith('.bias') || name === 'router.weight') continue;
+        this.parameters[`${mlpPrefix}.${name}`] = cast(block.mlpParams, name)!;
+      }
+    }
+    cast(this.parameters, 'backbone.embedding.weight');
+    cast(this.parameters, 'lm_head.weight');
+  }
+
+  /** Writes config.json + model.safetensors into `dir` (models.load reads them back bit-exactly). */
+  save(dir: string): void {
+    saveModel(this, dir);
   }
 
   private initNorm(): Record<string, Tensor> {
@@ -177,6 +215,8 @@ export class LanguageModel {
         ? run.rmsNorm({ x, weight: w.weight, residual, eps })
         : run.layerNorm({ x, weight: w.weight, bias: w.bias, residual, eps });
     let x = run.embedding({ ids, table: p['backbone.embedding.weight']! }).y;
+    const embedScale = this.config.embedScale ?? 1;
+    if (embedScale !== 1) x = run.elementwise({ expr: `x * ${embedScale}`, inputs: { x } }).y;
     let residual: Tensor | undefined;
     const layers: MixerState[] = [];
     this.blocks.forEach((block, i) => {
@@ -197,7 +237,9 @@ export class LanguageModel {
     const L = ids.shape[1]!;
     if (lastOnly && L > 1) h = run.slice({ x: h, axis: 1, start: L - 1 }).y;
     const head = p['lm_head.weight'] ?? p['backbone.embedding.weight']!;
-    const logits = run.linear({ x: h, weight: head }).y;
+    let logits = run.linear({ x: h, weight: head }).y;
+    const cap = this.config.logitSoftcap ?? 0;
+    if (cap > 0) logits = run.elementwise({ expr: `${cap} * tanh(z * ${1 / cap})`, inputs: { z: logits } }).y;
     return state ? { logits, layers } : { logits };
   }
 
@@ -281,13 +323,20 @@ export class LanguageModel {
    * together). Yields one step at a time; stops after maxTokens, when every row hit a stop token, or when `signal`
    * aborts (the iterator then throws the signal's reason).
    */
-  async *generate(prompt: readonly number[] | readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
+  async *generate(prompt: string | readonly string[] | readonly number[] | readonly (readonly number[])[], options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
     const sampling = checkSampling('generate', options);
     const maxTokens = options.maxTokens ?? 16;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError(`generate: maxTokens must be a positive integer, got ${String(maxTokens)}`);
-    const rows: (readonly number[])[] = prompt.length > 0 && Array.isArray(prompt[0]) ? [...(prompt as readonly (readonly number[])[])] : [prompt as readonly number[]];
+    const tokenizer = this.tokenizer;
+    const texts = typeof prompt === 'string' ? [prompt] : Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p === 'string') ? (prompt as readonly string[]) : undefined;
+    if (texts && !tokenizer) throw new TypeError('generate: a text prompt needs a tokenizer (models.load a folder with tokenizer.json), or pass token ids');
+    const rows: (readonly number[])[] = texts
+      ? texts.map((t) => tokenizer!.encode(t))
+      : prompt.length > 0 && Array.isArray(prompt[0]) ? [...(prompt as readonly (readonly number[])[])] : [prompt as readonly number[]];
     if (rows.length === 0 || rows.some((r) => !Array.isArray(r) || r.length === 0)) throw new RangeError('generate: every prompt must have at least one token');
-    const stop = new Set(options.stop ?? []);
+    const stop = new Set(options.stop ?? (tokenizer?.eosTokenId !== undefined ? [tokenizer.eosTokenId] : []));
+    const generated: number[][] = rows.map(() => []);
+    const shown = rows.map(() => '');
     const rng = new Rng(options.seed ?? 0);
     const signal = options.signal;
     signal?.throwIfAborted();
@@ -321,7 +370,21 @@ export class LanguageModel {
       signal?.throwIfAborted();
       const tokens = last.map((logits, r) => (done[r] ? null : sampleToken(logits, sampling, rng)));
       for (let r = 0; r < rows.length; r++) if (tokens[r] !== null && stop.has(tokens[r]!)) done[r] = true;
-      yield { tokens, index };
+      if (tokenizer) {
+        // Decode each row's whole continuation and hand out what is new, so multi-token characters come out whole.
+        const text = tokens.map((t, r) => {
+          if (t === null) return '';
+          generated[r]!.push(t);
+          const full = tokenizer.decode(generated[r]!, { skipSpecialTokens: true });
+          if (full.endsWith('\uFFFD')) return '';
+          const piece = full.slice(shown[r]!.length);
+          shown[r] = full;
+          return piece;
+        });
+        yield { tokens, index, text };
+      } else {
+        yield { tokens, index };
+      }
       if (done.every(Boolean) || index + 1 === maxTokens) return;
       const { logits } = await this.step(tokens.map((t) => t ?? 0), state);
       last = rows.map((_, r) => (logits.data as Float32Array).subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));

@@ -63,6 +63,7 @@ function copyTokens(run: OpRunner, src: Tensor, r: number, from: number, to: num
 class AttentionMixer implements Mixer<AttentionState> {
   readonly dModel: number;
   readonly parameters: Record<string, Tensor>;
+  readonly linearWeights = ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight'];
   private readonly H: number;
   private readonly Hkv: number;
   private readonly D: number;

@@ -8,6 +8,10 @@ import { elmanReference } from './elman.js';
 import { gruReference } from './gru.js';
 import { orthogonalRnnReference } from './orthogonal_rnn.js';
 import { unitaryRnnReference } from './unitary_rnn.js';
+import { linearTransformerReference } from './linear_transformer.js';
+import { performerReference } from './performer.js';
+import { retnetReference } from './retnet.js';
+import { glaReference } from './gla.js';
 import { mambaReference } from './mamba.js';
 import { rglruReference } from './rglru.js';
 import { linossReference } from './linoss.js';
@@ -28,6 +32,10 @@ export const layerReferences: Record<string, LayerReference> = {
   gru: gruReference,
   'orthogonal-rnn': orthogonalRnnReference,
   'unitary-rnn': unitaryRnnReference,
+  'linear-transformer': linearTransformerReference,
+  performer: performerReference,
+  retnet: retnetReference,
+  gla: glaReference,
   mamba: mambaReference,
   rglru: rglruReference,
   linoss: linossReference,

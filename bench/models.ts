@@ -1,0 +1,116 @@
+// Language-model benchmark: a Mamba-130m-shaped model (d = 768, 24 layers,
+// dState = 16) and a Llama-shaped model of similar size (12 layers, d = 768,
+// 12 heads), random weights, float32 and bfloat16 matrix weights — prefill
+// tokens/s over L, decode tokens/s over the context, and state / KV bytes.
+//
+// Decode at a context C needs the state after C tokens. Its values do not change
+// the work of a step (a recurrent state has the same size at any C; a KV cache
+// of C tokens costs the same to read whatever it holds), so the bench builds
+// states of the right size directly instead of prefilling C tokens: a zero
+// recurrent state, or a KV cache holding C (zero) tokens.
+//
+// The decode target is the streaming bound: a step reads every matrix weight
+// once (the embedding only for one row), so tokens/s ≤ read bandwidth ÷ weight
+// bytes; the ratio to that bound is printed.
+
+import { models, type LanguageModel, type ModelState } from '../lib/index.js';
+import { Tensor } from '../lib/tensor.js';
+import { getNumThreads } from '../lib/index.js';
+import { machineDescription, measureLimits, pct, printTable, timeSync } from './harness.js';
+
+const VOCAB = 50280;
+
+function stateAt(model: LanguageModel, context: number): ModelState {
+  const state = model.createState({ batch: 1 });
+  state.layers = state.layers.map((s) => {
+    if (!(s.k instanceof Tensor && s.lengths instanceof Tensor)) return s;
+    const [b, , h, d] = s.k.shape as [number, number, number, number];
+    const capacity = Math.max(16, 2 ** Math.ceil(Math.log2(context + 1)));
+    return { k: Tensor.zeros([b, capacity, h, d]), v: Tensor.zeros([b, capacity, h, d]), lengths: new Tensor(Int32Array.of(context), [1]) };
+  });
+  state.positions[0] = context;
+  return state;
+}
+
+function streamedBytes(model: LanguageModel): number {
+  let bytes = 0;
+  for (const [name, t] of Object.entries(model.parameters)) {
+    if (name === 'backbone.embedding.weight') {
+      // one row for the lookup; the whole table again as the tied LM head
+      bytes += model.config.tieEmbeddings ? t.data.byteLength : t.data.byteLength / t.shape[0]!;
+    } else {
+      bytes += t.data.byteLength;
+    }
+  }
+  return bytes;
+}
+
+export async function benchModels(args: string[]): Promise<Record<string, unknown>> {
+  const quick = args.includes('--quick');
+  const lengths = quick ? [128, 512] : [128, 512, 2048, 8192];
+  const contexts = quick ? [128, 2048] : [128, 2048, 8192, 32768];
+  const threads = getNumThreads();
+  const limits = measureLimits([threads]);
+  const bandwidth = limits.readGBs[threads]! * 1e9;
+  console.log(`machine: read ${limits.readGBs[threads]!.toFixed(1)} GB/s, FMA ${limits.fmaGflops[threads]!.toFixed(0)} GFLOP/s on ${threads} thread(s)`);
+
+  const shapes = [
+    { name: 'mamba', label: 'Mamba-130m shape', options: { dModel: 768, nLayer: 24, vocabSize: VOCAB, dState: 16, seed: 1 } },
+    { name: 'llama', label: 'Llama shape (12 × 768, 12 heads)', options: { dModel: 768, nLayer: 12, vocabSize: VOCAB, heads: 12, kvHeads: 12, mlpHidden: 2048, seed: 1 } },
+  ];
+  const rows: (string | number)[][] = [];
+  const results: Record<string, unknown>[] = [];
+  for (const shape of shapes) {
+    for (const dtype of ['float32', 'bfloat16'] as const) {
+      const model = models.create(shape.name, shape.options);
+      if (dtype === 'bfloat16') model.castWeights('bfloat16');
+      const weightBytes = streamedBytes(model);
+      const prefill: Record<number, number> = {};
+      for (const L of lengths) {
+        const tokens = new Tensor(Int32Array.from({ length: L }, (_, i) => (i * 7919) % VOCAB), [1, L]);
+        const t = timeSync(() => model.forwardSync(tokens, { lastOnly: true }), { minRuns: L >= 2048 ? 1 : 3, minSeconds: quick ? 0.2 : 1, maxRuns: 10, warmup: L >= 2048 ? 0 : 1 });
+        prefill[L] = L / t.median;
+        console.log(`${shape.name} ${dtype} prefill L=${L}: ${prefill[L]!.toFixed(0)} tok/s`);
+      }
+      const decode: Record<number, number> = {};
+      const stateBytes: Record<number, number> = {};
+      for (const context of contexts) {
+        const state = stateAt(model, context);
+        stateBytes[context] = state.bytes;
+        const token = [17];
+        // Each timed step advances the state by one token: a few tens of tokens past C do not change the cost.
+        const timing = timeSync(() => model.stepSync(token, state), { minRuns: 5, minSeconds: quick ? 0.3 : 1, maxRuns: 40, warmup: 1 });
+        decode[context] = 1 / timing.median;
+        console.log(`${shape.name} ${dtype} decode @${context}: ${decode[context]!.toFixed(1)} tok/s, state ${(stateBytes[context]! / 2 ** 20).toFixed(1)} MiB`);
+      }
+      const bound = bandwidth / weightBytes;
+      rows.push([
+        shape.label,
+        dtype,
+        `${(weightBytes / 2 ** 20).toFixed(0)} MiB`,
+        ...lengths.map((L) => Math.round(prefill[L]!)),
+        ...contexts.map((c) => decode[c]!.toFixed(1)),
+        pct(decode[contexts[0]!]! / bound),
+        ...contexts.map((c) => `${(stateBytes[c]! / 2 ** 20).toFixed(2)} MiB`),
+      ]);
+      results.push({ model: shape.name, shape: shape.options, dtype, weightBytes, prefillTokensPerSecond: prefill, decodeTokensPerSecond: decode, streamingBoundTokensPerSecond: bound, stateBytes });
+    }
+  }
+  console.log();
+  const table = printTable(
+    ['model', 'weights', 'streamed', ...lengths.map((L) => `prefill ${L} tok/s`), ...contexts.map((c) => `decode @${c} tok/s`), `decode @${contexts[0]} / bound`, ...contexts.map((c) => `state @${c}`)],
+    rows,
+  );
+  return {
+    machine: machineDescription(),
+    limits,
+    threads,
+    notes: [
+      'prefill: forwardSync with lastOnly (the LM head on the last token, as generation needs); medians.',
+      'decode: stepSync from a state at the given context (built at its size directly; see the top of bench/models.ts); each timed step advances it by one token.',
+      'bound = measured read bandwidth ÷ bytes of weights a step streams (every matrix once; the embedding as the tied head, or one row).',
+    ],
+    results,
+    table,
+  };
+}

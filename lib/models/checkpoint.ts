@@ -1,0 +1,182 @@
+// Checkpoint folders: config.json + *.safetensors (one file or shards), and an
+// optional tokenizer.json. Formats read:
+//   crossroad  — what model.save() writes (config.json carries our ModelConfig)
+//   MambaForCausalLM, LlamaForCausalLM (Hugging Face transformers)
+//   state-spaces Mamba / Mamba-2 (config with d_model, n_layer, ssm_cfg; tensors
+//   backbone.embedding…, as safetensors)
+// Each format is a converter: its config.json → our ModelConfig, and each
+// tensor name → ours (or null to drop it, e.g. rotary caches).
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import type { Tensor } from '../tensor.js';
+import type { LayerSpec, ModelConfig } from './config.js';
+import { LanguageModel } from './model.js';
+import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+
+type Json = Record<string, unknown>;
+
+interface Converter {
+  config: ModelConfig;
+  rename(name: string): string | null;
+}
+
+function num(json: Json, key: string, fallback?: number): number {
+  const v = json[key] ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`models.load: config.json field '${key}' must be a number, got ${JSON.stringify(json[key])}`);
+  return v;
+}
+
+function layers(n: number, spec: (i: number) => LayerSpec): LayerSpec[] {
+  return Array.from({ length: n }, (_, i) => spec(i));
+}
+
+function base(architecture: string, json: Json, d: number, vocab: number, layerSpecs: LayerSpec[], extra: Partial<ModelConfig>): ModelConfig {
+  return {
+    architecture,
+    vocabSize: vocab,
+    dModel: d,
+    layers: layerSpecs,
+    norm: 'rms',
+    normEps: 1e-5,
+    mlpHidden: 8,
+    experts: 1,
+    topK: 1,
+    tieEmbeddings: json.tie_word_embeddings !== false,
+    seed: 0,
+    ...extra,
+  };
+}
+
+const converters: Record<string, (json: Json) => Converter> = {
+  crossroad(json) {
+    return { config: json.crossroad as ModelConfig, rename: (n) => n };
+  },
+
+  MambaForCausalLM(json) {
+    const d = num(json, 'hidden_size');
+    const dtRank = json.time_step_rank === 'auto' || json.time_step_rank === undefined ? 0 : num(json, 'time_step_rank');
+    const mixerConfig = { dState: num(json, 'state_size', 16), dConv: num(json, 'conv_kernel', 4), expand: num(json, 'expand', 2), dtRank };
+    const config = base('mamba', json, d, num(json, 'vocab_size'), layers(num(json, 'num_hidden_layers'), () => ({ mixer: 'mamba', mixerConfig, mlp: 'none' })), {
+      normEps: num(json, 'layer_norm_epsilon', 1e-5),
+    });
+    return { config, rename: (n) => (n === 'backbone.embeddings.weight' ? 'backbone.embedding.weight' : n) };
+  },
+
+  LlamaForCausalLM(json) {
+    const d = num(json, 'hidden_size');
+    const heads = num(json, 'num_attention_heads');
+    const mixerConfig = {
+      heads,
+      kvHeads: num(json, 'num_key_value_heads', heads),
+      headDim: num(json, 'head_dim', d / heads),
+      ropeBase: num(json, 'rope_theta', 10000),
+      qkvBias: json.attention_bias === true,
+      outBias: json.attention_bias === true,
+    };
+    if (json.rope_scaling) throw new RangeError(`models.load: LlamaForCausalLM with rope_scaling ${JSON.stringify(json.rope_scaling)} is not supported`);
+    const config = base('llama', json, d, num(json, 'vocab_size'), layers(num(json, 'num_hidden_layers'), () => ({ mixer: 'attention', mixerConfig, mlp: 'swiglu' })), {
+      normEps: num(json, 'rms_norm_eps', 1e-6),
+      mlpHidden: num(json, 'intermediate_size'),
+      tieEmbeddings: json.tie_word_embeddings === true,
+    });
+    const rename = (n: string): string | null => {
+      if (n.endsWith('.rotary_emb.inv_freq')) return null;
+      if (n === 'model.embed_tokens.weight') return 'backbone.embedding.weight';
+      if (n === 'model.norm.weight') return 'backbone.norm_f.weight';
+      if (n === 'lm_head.weight') return n;
+      const m = /^model\.layers\.(\d+)\.(.+)$/.exec(n);
+      if (!m) return n;
+      const rest = m[2]!
+        .replace(/^input_layernorm\./, 'norm.')
+        .replace(/^post_attention_layernorm\./, 'norm2.')
+        .replace(/^self_attn\./, 'mixer.');
+      return `backbone.layers.${m[1]}.${rest}`;
+    };
+    return { config, rename };
+  },
+};
+
+/** state-spaces/mamba's MambaLMHeadModel config (d_model, n_layer, ssm_cfg, …). */
+function stateSpaces(json: Json): Converter {
+  const cfg = (json.ssm_cfg ?? {}) as Json;
+  const layer = cfg.layer === 'Mamba2' ? 'mamba2' : 'mamba';
+  const multiple = num(json, 'pad_vocab_size_multiple', 8);
+  const vocab = Math.ceil(num(json, 'vocab_size') / multiple) * multiple;
+  const mixerConfig: Json = {};
+  if (cfg.d_state !== undefined) mixerConfig.dState = num(cfg, 'd_state');
+  if (cfg.d_conv !== undefined) mixerConfig.dConv = num(cfg, 'd_conv');
+  if (cfg.expand !== undefined) mixerConfig.expand = num(cfg, 'expand');
+  if (layer === 'mamba2' && cfg.headdim !== undefined) mixerConfig.headdim = num(cfg, 'headdim');
+  if (layer === 'mamba2' && cfg.ngroups !== undefined) mixerConfig.ngroups = num(cfg, 'ngroups');
+  const config = base(layer, json, num(json, 'd_model'), vocab, layers(num(json, 'n_layer'), () => ({ mixer: layer, mixerConfig, mlp: 'none' })), {
+    norm: json.rms_norm === false ? 'layer' : 'rms',
+    tieEmbeddings: json.tie_embeddings !== false,
+  });
+  return { config, rename: (n) => n };
+}
+
+function converterFor(json: Json): Converter {
+  if (json.crossroad) return converters.crossroad!(json);
+  const arch = Array.isArray(json.architectures) ? String(json.architectures[0]) : undefined;
+  if (arch && converters[arch]) return converters[arch]!(json);
+  if (json.d_model !== undefined && json.n_layer !== undefined) return stateSpaces(json);
+  throw new RangeError(`models.load: unsupported checkpoint (architectures: ${JSON.stringify(json.architectures ?? null)}); supported: crossroad, ${Object.keys(converters).filter((k) => k !== 'crossroad').join(', ')}, state-spaces Mamba`);
+}
+
+/** The safetensors files of a folder: model.safetensors, or the shards its index names, or every *.safetensors. */
+function weightFiles(dir: string): string[] {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
+    if (!map) throw new RangeError(`models.load: ${index} has no weight_map`);
+    return [...new Set(Object.values(map))].map((f) => join(dir, f));
+  }
+  const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+  if (files.length === 0) {
+    throw new RangeError(`models.load: ${dir} has no .safetensors files${existsSync(join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is not read: convert it to safetensors)' : ''}`);
+  }
+  return files.map((f) => join(dir, f));
+}
+
+export interface LoadedModel {
+  model: LanguageModel;
+  tokenizer?: TextTokenizer;
+}
+
+export async function loadModel(dir: string, options: { mmap?: boolean } = {}): Promise<LanguageModel> {
+  if (typeof dir !== 'string') throw new TypeError('models.load: dir must be a folder path');
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) throw new RangeError(`models.load: ${dir} has no config.json`);
+  let json: Json;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8')) as Json;
+  } catch (e) {
+    throw new RangeError(`models.load: ${configPath} is not valid JSON (${(e as Error).message})`);
+  }
+  const { config, rename } = converterFor(json);
+  const model = new LanguageModel(config);
+  const weights = new Map<string, Tensor>();
+  for (const file of weightFiles(dir)) {
+    const { tensors } = readSafetensors(file, { mmap: options.mmap });
+    for (const [name, t] of tensors) {
+      const ours = rename(name);
+      if (ours === null) continue;
+      if (ours === 'lm_head.weight' && config.tieEmbeddings) continue;  // some exporters save the tied copy too
+      if (weights.has(ours)) throw new RangeError(`models.load: tensor '${ours}' appears twice in ${dir}`);
+      weights.set(ours, t);
+    }
+  }
+  model.loadParameters(weights);
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  if (existsSync(tokenizerPath)) model.tokenizer = loadTokenizer(dir);
+  return model;
+}
+
+/** Writes config.json + model.safetensors that loadModel reads back bit-exactly. */
+export function saveModel(model: LanguageModel, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify({ architectures: ['CrossroadLM'], model_type: 'crossroad', crossroad: model.config }, null, 2)}\n`);
+  writeSafetensors(join(dir, 'model.safetensors'), model.parameters, { format: 'crossroad' });
+}
