@@ -154,3 +154,15 @@ test('liquid-s4: the input-dependent transition changes the output (vs the same 
   const diff = relError(Float32Array.from(plain), liquid);
   t.true(diff > 1e-3, `liquid vs plain S4D: relative difference ${diff}`);
 });
+
+for (const name of ['mamba', 'liquid-s4', 'linoss', 'rglru']) {
+  test(`${name}: its linearWeights may be bfloat16 (as castWeights makes them)`, (t) => {
+    const mixer = make(name);
+    const x = Tensor.randn([2, 9, D], { seed: 8 });
+    const y32 = values(mixer.forward(immediate, x).y);
+    for (const w of mixer.linearWeights ?? []) mixer.parameters[w] = mixer.parameters[w]!.astype('bfloat16');
+    const y16 = mixer.forward(immediate, x, mixer.createState(2)).y;
+    const err = relError(y16.data as Float32Array, y32);
+    t.true(err < 2e-2, `relative error ${err}`);
+  });
+}

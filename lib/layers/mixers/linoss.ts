@@ -56,6 +56,8 @@ class LinossMixer implements Mixer<LinossState> {
   readonly dModel: number;
   readonly P: number;
   readonly parameters: Record<string, Tensor>;
+  /** none: B and C reach the linears only through the cached, re-laid-out weights */
+  readonly linearWeights: readonly string[] = [];
   /** blockScan's a [2P, 2, 2]: M of oscillator p for both its re and im channels */
   private readonly blocks = new Derived((aDiag, steps) => {
     const P = aDiag.size;

@@ -103,6 +103,7 @@ class LiquidS4Mixer implements Mixer<LiquidS4State> {
   readonly dModel: number;
   readonly N2: number;
   readonly parameters: Record<string, Tensor>;
+  readonly linearWeights = ['output_linear.weight'];
   /** Ā, B̄ as float32 [H, N/2·2] */
   private readonly disc = new Derived((logDt, invAReal, aImag, B) => {
     const H = this.dModel;

@@ -45,6 +45,7 @@ class MambaMixer implements Mixer<MambaState> {
   readonly dInner: number;
   readonly dtRank: number;
   readonly parameters: Record<string, Tensor>;
+  readonly linearWeights = ['in_proj.weight', 'x_proj.weight', 'dt_proj.weight', 'out_proj.weight'];
   /** A = −exp(A_log), float32 [d_inner, d_state] */
   private readonly A = new Derived((aLog) => new Tensor(Float32Array.from(aLog.toArray(), (v) => -Math.exp(v)), aLog.shape));
 

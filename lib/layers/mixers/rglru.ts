@@ -62,6 +62,8 @@ class RglruMixer implements Mixer<RglruState> {
   readonly width: number;
   readonly heads: number;
   readonly parameters: Record<string, Tensor>;
+  /** the gate weights are not here: they are re-laid out (cached) for the bmm */
+  readonly linearWeights = ['linear_y.weight', 'linear_x.weight', 'linear_out.weight'];
   /** [heads, bw, 2·bw]: input gate weight then recurrent gate weight, side by side */
   private readonly gateW = new Derived((wi, wr) => {
     const [H, bw] = wi.shape as [number, number];
