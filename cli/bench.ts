@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { getNumThreads, info, models, setNumThreads, type LanguageModel } from '../lib/index.js';
 import { Tensor } from '../lib/tensor.js';
 import { ops } from '../lib/ops/index.js';
-import { bytes, CliError, progress, rate, table } from './format.js';
+import { bytes, CliError, median, progress, rate, table } from './format.js';
 import { lineChart, type Series } from './svg.js';
 import { stateAtContext } from './synthetic-state.js';
 
@@ -34,16 +34,6 @@ interface Point {
 
 const VOCAB = 4096;
 
-function median(fn: () => void, runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[runs >> 1]!;
-}
 
 function measure(model: LanguageModel, name: string, L: number): Point {
   const tokens = new Tensor(Int32Array.from({ length: L }, (_, i) => (i * 7919) % VOCAB), [1, L]);

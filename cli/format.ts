@@ -56,3 +56,15 @@ export function intList(flag: string, value: string | undefined, fallback: numbe
   if (value === undefined) return fallback;
   return value.split(',').map((v) => positiveInt(flag, v.trim(), 0));
 }
+
+/** Median wall time of `runs` calls, in seconds. */
+export function median(fn: () => void, runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[runs >> 1]!;
+}

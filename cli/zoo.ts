@@ -4,7 +4,7 @@
 
 import { models, type LanguageModel } from '../lib/index.js';
 import { Tensor } from '../lib/tensor.js';
-import { bytes, progress, rate, table } from './format.js';
+import { bytes, median, progress, rate, table } from './format.js';
 
 export interface ZooOptions {
   dModel: number;
@@ -38,16 +38,6 @@ function family(model: LanguageModel, name: string): string {
   return 'mixer';
 }
 
-function median(fn: () => void, runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    times.push((performance.now() - t0) / 1000);
-  }
-  times.sort((a, b) => a - b);
-  return times[runs >> 1]!;
-}
 
 export function zooRows(options: ZooOptions, onModel?: (name: string) => void): ZooRow[] {
   const rows: ZooRow[] = [];
