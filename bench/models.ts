@@ -7,30 +7,20 @@
 // the work of a step (a recurrent state has the same size at any C; a KV cache
 // of C tokens costs the same to read whatever it holds), so the bench builds
 // states of the right size directly instead of prefilling C tokens: a zero
-// recurrent state, or a KV cache holding C (zero) tokens.
+// recurrent state, or a KV cache holding C (zero) tokens (cli/synthetic-state.ts).
 //
 // The decode target is the streaming bound: a step reads every matrix weight
 // once (the embedding only for one row), so tokens/s ≤ read bandwidth ÷ weight
 // bytes; the ratio to that bound is printed.
 
-import { models, type LanguageModel, type ModelState } from '../lib/index.js';
+import { models, type LanguageModel } from '../lib/index.js';
+import { stateAtContext } from '../cli/synthetic-state.js';
 import { Tensor } from '../lib/tensor.js';
 import { getNumThreads } from '../lib/index.js';
 import { machineDescription, measureLimits, pct, printTable, timeSync } from './harness.js';
 
 const VOCAB = 50280;
 
-function stateAt(model: LanguageModel, context: number): ModelState {
-  const state = model.createState({ batch: 1 });
-  state.layers = state.layers.map((s) => {
-    if (!(s.k instanceof Tensor && s.lengths instanceof Tensor)) return s;
-    const [b, , h, d] = s.k.shape as [number, number, number, number];
-    const capacity = Math.max(16, 2 ** Math.ceil(Math.log2(context + 1)));
-    return { k: Tensor.zeros([b, capacity, h, d]), v: Tensor.zeros([b, capacity, h, d]), lengths: new Tensor(Int32Array.of(context), [1]) };
-  });
-  state.positions[0] = context;
-  return state;
-}
 
 function streamedBytes(model: LanguageModel): number {
   let bytes = 0;
@@ -75,9 +65,10 @@ export async function benchModels(args: string[]): Promise<Record<string, unknow
       const decode: Record<number, number> = {};
       const stateBytes: Record<number, number> = {};
       for (const context of contexts) {
-        const state = stateAt(model, context);
+        const state = stateAtContext(model, context);
         stateBytes[context] = state.bytes;
         const token = [17];
+        model.stepSync(token, state);  // warm-up (a KV cache at a power-of-two length grows here, once)
         // Each timed step advances the state by one token: a few tens of tokens past C do not change the cost.
         const timing = timeSync(() => model.stepSync(token, state), { minRuns: 5, minSeconds: quick ? 0.3 : 1, maxRuns: 40, warmup: 1 });
         decode[context] = 1 / timing.median;
