@@ -9,9 +9,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeTensorArg {
+  /** Host memory; not read when deviceBuffer is set (a device tensor's data getter throws). */
   data: ArrayBufferView;
   shape: readonly number[];
   dtype: string;
+  deviceBuffer?: DeviceBuffer | undefined;
+  deviceOffset?: number;
+}
+
+/** Device memory from the CUDA caching allocator (created by native code only). */
+export interface DeviceBuffer {
+  readonly bytes: number;
+  readonly device: number;
 }
 
 export interface NativeInfo {
@@ -42,6 +51,14 @@ export interface NativeModule {
   setIsa(name: string): void;
   mapFile(path: string): ArrayBuffer;
   probe(kind: 'fma' | 'triad' | 'read', threads: number, megabytes?: number): { rate: number; seconds: number; threads: number };
+  cudaOpNames(): string[];
+  cudaAlloc(bytes: number, fill: 'zero' | 'poison' | 'none'): DeviceBuffer;
+  cudaUpload(buffer: DeviceBuffer, byteOffset: number, data: ArrayBufferView, async?: false): void;
+  cudaUpload(buffer: DeviceBuffer, byteOffset: number, data: ArrayBufferView, async: true): Promise<void>;
+  cudaDownload(buffer: DeviceBuffer, byteOffset: number, data: ArrayBufferView, async?: false): void;
+  cudaDownload(buffer: DeviceBuffer, byteOffset: number, data: ArrayBufferView, async: true): Promise<void>;
+  cudaCopy(dst: DeviceBuffer, dstOffset: number, src: DeviceBuffer, srcOffset: number, bytes: number): void;
+  cudaMemory(): { inUse: number; cached: number };
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -5,6 +5,7 @@
 import {
   allocate,
   arrayClassName,
+  bytesPerElement,
   bf16BitsToF32,
   f16BitsToF32,
   f32ToBf16Bits,
@@ -16,6 +17,35 @@ import {
   type TypedArrayOf,
 } from './dtype.js';
 import { Rng } from './random.js';
+import { native, type DeviceBuffer } from './native.js';
+import { allocateDevice, requireCuda, type Device } from './cuda.js';
+
+export type { Device } from './cuda.js';
+
+/**
+ * Where a device tensor's elements are: `length` elements from byte
+ * `byteOffset` of a device buffer. Made by toDevice / Tensor.zeros(…, { device }).
+ */
+export class DeviceStorage {
+  constructor(
+    readonly buffer: DeviceBuffer,
+    readonly byteOffset: number,
+    readonly length: number,
+  ) {}
+}
+
+function onDeviceError(what: string): TypeError {
+  return new TypeError(
+    `${what}: this tensor lives on the cuda device; copy it to the host first with \`await t.toHost()\` or \`t.toHostSync()\``,
+  );
+}
+
+function checkDevice(where: string, device: unknown): Device {
+  if (device !== 'cpu' && device !== 'cuda') {
+    throw new TypeError(`${where}: device must be 'cpu' or 'cuda', got ${typeof device === 'string' ? JSON.stringify(device) : describeData(device)}`);
+  }
+  return device;
+}
 
 /** The largest element count crossroad allocates or accepts in one tensor. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 32;
@@ -63,18 +93,55 @@ export interface RandnOptions {
   dtype?: 'float32' | 'bfloat16' | 'float16';
 }
 
+export interface TensorOptions {
+  /** 'cpu' (default) or 'cuda'. */
+  device?: Device;
+}
+
 export class Tensor<D extends DType = DType> {
+  /** The elements (host tensors only: on a device tensor, reading it throws a TypeError). */
   readonly data: TypedArrayOf<D>;
   readonly shape: readonly number[];
   readonly dtype: D;
   readonly size: number;
+  /** Where the elements live: 'cpu' (a typed array) or 'cuda' (device memory). */
+  readonly device: Device;
+  /** The device memory of a 'cuda' tensor (undefined on the cpu); native ops read it. */
+  readonly deviceBuffer: DeviceBuffer | undefined;
+  /** Byte offset of the elements in deviceBuffer. */
+  readonly deviceOffset: number;
 
   /**
    * Wraps `data` without copying. The dtype follows the array: Float32Array ->
    * 'float32', Int32Array -> 'int32', Uint16Array -> 'bfloat16' unless
-   * `dtype` says 'float16'.
+   * `dtype` says 'float16'. (A DeviceStorage makes a device tensor; `dtype` is then required.)
    */
-  constructor(data: TypedArrayOf<D>, shape: readonly number[], dtype?: D) {
+  constructor(data: TypedArrayOf<D> | DeviceStorage, shape: readonly number[], dtype?: D) {
+    if (data instanceof DeviceStorage) {
+      if (!isDType(dtype)) throw new TypeError(`Tensor: a device tensor needs its dtype, got ${JSON.stringify(dtype)}`);
+      const size = checkShape('Tensor', shape);
+      if (size !== data.length) {
+        throw new RangeError(`Tensor: shape [${shape.join(', ')}] needs ${size} elements, the device storage has ${data.length}`);
+      }
+      if (data.byteOffset + size * bytesPerElement(dtype) > data.buffer.bytes) {
+        throw new RangeError('Tensor: the device storage reaches past its buffer');
+      }
+      // Same fields in the same order as a host tensor; `data` becomes a getter that explains.
+      this.data = undefined as unknown as TypedArrayOf<D>;
+      this.shape = Object.freeze([...shape]);
+      this.dtype = dtype;
+      this.size = size;
+      this.device = 'cuda';
+      this.deviceBuffer = data.buffer;
+      this.deviceOffset = data.byteOffset;
+      Object.defineProperty(this, 'data', {
+        enumerable: true,
+        get(): never {
+          throw onDeviceError('Tensor.data');
+        },
+      });
+      return;
+    }
     const fromArray = dtypeOfArray(data);
     if (fromArray === undefined) {
       throw new TypeError(`Tensor: data must be a Float32Array, Int32Array or Uint16Array, got ${describeData(data)}`);
@@ -95,6 +162,58 @@ export class Tensor<D extends DType = DType> {
     this.shape = Object.freeze([...shape]);
     this.dtype = resolved as D;
     this.size = size;
+    this.device = 'cpu';
+    this.deviceBuffer = undefined;
+    this.deviceOffset = 0;
+  }
+
+  /** A view of this device tensor's storage `elementOffset` elements in, with a new shape. */
+  private deviceView(elementOffset: number, shape: readonly number[]): Tensor<D> {
+    const size = shape.reduce((p, d) => p * d, 1);
+    const storage = new DeviceStorage(this.deviceBuffer!, this.deviceOffset + elementOffset * bytesPerElement(this.dtype), size);
+    return new Tensor<D>(storage, shape, this.dtype);
+  }
+
+  /**
+   * A copy on `device` ('cuda' or 'cpu'). The copy runs off the event loop,
+   * through reused pinned staging buffers; the source must not change until
+   * the promise settles. A tensor already on `device` is returned as is.
+   */
+  async toDevice(device: Device): Promise<Tensor<D>> {
+    checkDevice('Tensor.toDevice', device);
+    if (device === this.device) return this;
+    if (device === 'cpu') return this.toHost();
+    requireCuda('Tensor.toDevice');
+    const buffer = allocateDevice(this.data.byteLength, 'none');
+    await native.cudaUpload(buffer, 0, this.data, true);
+    return new Tensor<D>(new DeviceStorage(buffer, 0, this.size), this.shape, this.dtype);
+  }
+
+  /** toDevice, blocking the calling thread until the copy is done. */
+  toDeviceSync(device: Device): Tensor<D> {
+    checkDevice('Tensor.toDeviceSync', device);
+    if (device === this.device) return this;
+    if (device === 'cpu') return this.toHostSync();
+    requireCuda('Tensor.toDeviceSync');
+    const buffer = allocateDevice(this.data.byteLength, 'none');
+    native.cudaUpload(buffer, 0, this.data, false);
+    return new Tensor<D>(new DeviceStorage(buffer, 0, this.size), this.shape, this.dtype);
+  }
+
+  /** A host copy of a device tensor (a host tensor is returned as is); the copy runs off the event loop. */
+  async toHost(): Promise<Tensor<D>> {
+    if (this.device === 'cpu') return this;
+    const out = allocate(this.dtype, this.size);
+    await native.cudaDownload(this.deviceBuffer!, this.deviceOffset, out, true);
+    return new Tensor<D>(out, this.shape, this.dtype);
+  }
+
+  /** toHost, blocking the calling thread until the copy is done. */
+  toHostSync(): Tensor<D> {
+    if (this.device === 'cpu') return this;
+    const out = allocate(this.dtype, this.size);
+    native.cudaDownload(this.deviceBuffer!, this.deviceOffset, out, false);
+    return new Tensor<D>(out, this.shape, this.dtype);
   }
 
   get rank(): number {
@@ -112,10 +231,18 @@ export class Tensor<D extends DType = DType> {
     return out;
   }
 
-  static zeros<T extends DType = 'float32'>(shape: readonly number[], dtype?: T): Tensor<T> {
+  /** Zeros; `{ device: 'cuda' }` allocates them on the device. */
+  static zeros<T extends DType = 'float32'>(shape: readonly number[], dtype?: T, options: TensorOptions = {}): Tensor<T> {
     const resolved = (dtype ?? 'float32') as T;
     if (!isDType(resolved)) throw new TypeError(`Tensor.zeros: unknown dtype ${JSON.stringify(dtype)}`);
     const size = checkShape('Tensor.zeros', shape);
+    if (options === null || typeof options !== 'object') throw new TypeError(`Tensor.zeros: options must be an object, got ${describeData(options)}`);
+    const device = checkDevice('Tensor.zeros', options.device ?? 'cpu');
+    if (device === 'cuda') {
+      requireCuda('Tensor.zeros');
+      const buffer = allocateDevice(size * bytesPerElement(resolved), 'zero');
+      return new Tensor<T>(new DeviceStorage(buffer, 0, size), shape, resolved);
+    }
     return new Tensor(allocate(resolved, size), shape, resolved);
   }
 
@@ -189,6 +316,7 @@ export class Tensor<D extends DType = DType> {
     if (size !== this.size) {
       throw new RangeError(`Tensor.reshape: [${this.shape.join(', ')}] (${this.size} elements) cannot become [${dims.join(', ')}] (${size})`);
     }
+    if (this.device === 'cuda') return this.deviceView(0, dims);
     return new Tensor(this.data, dims, this.dtype);
   }
 
@@ -200,6 +328,7 @@ export class Tensor<D extends DType = DType> {
       throw new RangeError(`Tensor.slice: need 0 ≤ start ≤ end ≤ ${n}, got start=${start}, end=${end}`);
     }
     const row = this.size / Math.max(n, 1);
+    if (this.device === 'cuda') return this.deviceView(start * row, [end - start, ...this.shape.slice(1)]);
     const data = this.data.subarray(start * row, end * row) as TypedArrayOf<D>;
     return new Tensor(data, [end - start, ...this.shape.slice(1)], this.dtype);
   }
@@ -218,18 +347,26 @@ export class Tensor<D extends DType = DType> {
       stride /= n;
       offset += index * stride;
     }
+    if (this.device === 'cuda') return this.deviceView(offset, this.shape.slice(indices.length));
     const data = this.data.subarray(offset, offset + stride) as TypedArrayOf<D>;
     return new Tensor(data, this.shape.slice(indices.length), this.dtype);
   }
 
   /** A copy with its own memory. */
   clone(): Tensor<D> {
+    if (this.device === 'cuda') {
+      const bytes = this.size * bytesPerElement(this.dtype);
+      const buffer = allocateDevice(bytes, 'none');
+      native.cudaCopy(buffer, 0, this.deviceBuffer!, this.deviceOffset, bytes);
+      return new Tensor<D>(new DeviceStorage(buffer, 0, this.size), this.shape, this.dtype);
+    }
     return new Tensor(this.data.slice() as TypedArrayOf<D>, this.shape, this.dtype);
   }
 
   /** Converts to another dtype (a copy; the same dtype returns a copy too). */
   astype<T extends DType>(dtype: T): Tensor<T> {
     if (!isDType(dtype)) throw new TypeError(`Tensor.astype: unknown dtype ${JSON.stringify(dtype)}`);
+    if (this.device === 'cuda') throw onDeviceError('Tensor.astype');
     if ((dtype as DType) === this.dtype) return this.clone() as unknown as Tensor<T>;
     const values = toFloat32Array(this.data as AnyTypedArray, this.dtype);
     const out = allocate(dtype, this.size);
@@ -256,12 +393,13 @@ export class Tensor<D extends DType = DType> {
 
   /** Element values as plain numbers (bf16/f16 widened). */
   toArray(): number[] {
+    if (this.device === 'cuda') throw onDeviceError('Tensor.toArray');
     if (this.dtype === 'bfloat16') return Array.from(this.data as Uint16Array, bf16BitsToF32);
     if (this.dtype === 'float16') return Array.from(this.data as Uint16Array, f16BitsToF32);
     return Array.from(this.data as Float32Array | Int32Array);
   }
 
   toString(): string {
-    return `Tensor(${this.dtype}, [${this.shape.join(', ')}])`;
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.device === 'cuda' ? ', cuda' : ''})`;
   }
 }

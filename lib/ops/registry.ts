@@ -9,9 +9,10 @@
 
 import { native, type NativeTensorArg } from '../native.js';
 import { config } from '../config.js';
-import { Tensor } from '../tensor.js';
-import { allocate, type DType } from '../dtype.js';
+import { DeviceStorage, Tensor } from '../tensor.js';
+import { allocate, bytesPerElement, type DType } from '../dtype.js';
 import { describe, shapeString } from '../validate.js';
+import { allocateDevice, cudaOpNames, type Device } from '../cuda.js';
 
 export interface Prepared<R> {
   /** Inputs and outputs by the names the native op reads. */
@@ -54,7 +55,49 @@ export function newOutput(shape: readonly number[], dtype: DType = 'float32'): T
   return new Tensor(data, shape, dtype);
 }
 
-function byteRange(t: Tensor): [ArrayBufferLike, number, number] {
+/** A new device tensor for a CUDA op's output (NaN-poisoned like host outputs when config.poisonOutputs is on). */
+export function newDeviceOutput(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const buffer = allocateDevice(size * bytesPerElement(dtype), config.poisonOutputs ? 'poison' : 'none');
+  return new Tensor(new DeviceStorage(buffer, 0, size), shape, dtype);
+}
+
+/**
+ * Where an op runs: on 'cuda' when its tensor arguments (top level, arrays of
+ * tensors, and out) are all on the device, on 'cpu' when all are on the host;
+ * a mix is a TypeError naming two of them, and so is a device call to an op
+ * without a CUDA implementation.
+ */
+function placement(name: string, args: unknown): Device {
+  if (args === null || typeof args !== 'object') return 'cpu';
+  let first: [string, Device] | undefined;
+  const visit = (label: string, value: unknown): void => {
+    if (value instanceof Tensor) {
+      if (first === undefined) first = [label, value.device];
+      else if (first[1] !== value.device) {
+        throw new TypeError(`${name}: ${first[0]} is on ${first[1]} but ${label} is on ${value.device}; move both with toDevice/toHost`);
+      }
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => visit(`${label}[${i}]`, item));
+    }
+  };
+  for (const [key, value] of Object.entries(args as Record<string, unknown>)) {
+    if (key === 'out' && value !== null && typeof value === 'object' && !(value instanceof Tensor)) {
+      for (const [outName, t] of Object.entries(value as Record<string, unknown>)) visit(`out.${outName}`, t);
+    } else {
+      visit(key, value);
+    }
+  }
+  const device = first?.[1] ?? 'cpu';
+  if (device === 'cuda' && !cudaOpNames().has(name)) {
+    throw new TypeError(`${name}: has no CUDA implementation yet; move its tensors to the cpu with toHost() ` +
+      `(ops on cuda: ${[...cudaOpNames()].join(', ') || 'none'})`);
+  }
+  return device;
+}
+
+function byteRange(t: Tensor): [unknown, number, number] {
+  if (t.device === 'cuda') return [t.deviceBuffer, t.deviceOffset, t.deviceOffset + t.size * bytesPerElement(t.dtype)];
   return [t.data.buffer, t.data.byteOffset, t.data.byteOffset + t.data.byteLength];
 }
 
@@ -70,12 +113,13 @@ function prepareWithOutputs<A, R>(name: string, prepare: OpDefinition<A, R>['pre
     throw new TypeError(`${name}: out must be an object of output tensors, e.g. { y: tensor }, got ${describe(provided)}`);
   }
   const given = (provided ?? {}) as Record<string, unknown>;
+  const device = placement(name, args);
   const outputs = new Map<string, Tensor>();
   const allocator: OutputAllocator = (outName, shape, dtype = 'float32') => {
     const t = given[outName];
     let result: Tensor;
     if (t === undefined) {
-      result = newOutput(shape, dtype);
+      result = device === 'cuda' ? newDeviceOutput(shape, dtype) : newOutput(shape, dtype);
     } else {
       if (!(t instanceof Tensor)) throw new TypeError(`${name}: out.${outName} must be a Tensor, got ${describe(t)}`);
       if (t.dtype !== dtype) throw new TypeError(`${name}: out.${outName} must be ${dtype}, got ${t.dtype}`);

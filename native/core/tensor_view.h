@@ -14,6 +14,10 @@ struct TensorView {
   DType dtype = DType::F32;
   int rank = 0;
   int64_t shape[kMaxRank] = {0};
+  int device = kHost;  // kHost, or the CUDA device whose memory `data` points into
+
+  static constexpr int kHost = -1;
+  bool onDevice() const { return device != kHost; }
 
   int64_t size() const {
     int64_t n = 1;

@@ -11,12 +11,14 @@
 #include "../cpu/kernels.h"
 #include "../ops/op_table.h"
 #include "../ops/probe.h"
+#include "device_buffer.h"
 #include "executor.h"
 #include "mapped_file.h"
 #include "marshal.h"
 
 #ifdef CR_WITH_CUDA
 #include "../cuda/device_info.h"
+#include "../cuda/runtime.h"
 #endif
 
 namespace cr::napi {
@@ -31,6 +33,24 @@ const OpEntry& lookupOp(Napi::Env env, Napi::Value name) {
   return *entry;
 }
 
+// Runs the op where its tensors live: all on the host → the CPU op; all on the
+// device → the op's CUDA implementation; a mix → a TypeError naming two of them.
+void runPlaced(const OpEntry& entry, const OpCall& call) {
+  if (call.device() == TensorView::kHost) {
+    entry.run(call);
+    return;
+  }
+#ifdef CR_WITH_CUDA
+  OpFn run = cuda::findOp(entry.name);
+  if (run == nullptr) {
+    throwType(entry.name, ": has no CUDA implementation yet; move its tensors to the cpu with toHost()");
+  }
+  run(call);
+#else
+  throwType(entry.name, ": device tensors need a build with CUDA support");
+#endif
+}
+
 // runSync(op, tensors, attrs): runs on the calling (JS) thread.
 Napi::Value RunSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -38,7 +58,7 @@ Napi::Value RunSync(const Napi::CallbackInfo& info) {
   if (!info[1].IsObject()) throw Napi::TypeError::New(env, std::string(entry.name) + ": tensors must be an object");
   try {
     OpCall call = marshalCall(env, entry.name, info[1].As<Napi::Object>(), info[2], nullptr);
-    entry.run(call);
+    runPlaced(entry, call);
   } catch (...) {
     rethrowAsJs(env, entry.name);
   }
@@ -54,8 +74,8 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
   job->op = entry.name;
   try {
     auto call = std::make_shared<OpCall>(marshalCall(env, entry.name, info[1].As<Napi::Object>(), info[2], &job->keepAlive));
-    OpFn run = entry.run;
-    job->work = [call, run] { run(*call); };
+    const OpEntry* placed = &entry;  // entries live in a static table
+    job->work = [call, placed] { runPlaced(*placed, *call); };
   } catch (...) {
     rethrowAsJs(env, entry.name);
   }
@@ -66,7 +86,7 @@ Napi::Value RunAsync(const Napi::CallbackInfo& info) {
 // whole forward pass makes one trip to the executor instead of one per op.
 // Later calls may read what earlier calls wrote (the order is kept).
 struct BatchCall {
-  OpFn run;
+  const OpEntry* entry;
   std::shared_ptr<OpCall> call;
 };
 
@@ -86,7 +106,7 @@ std::vector<BatchCall> marshalBatch(Napi::Env env, Napi::Value value, std::vecto
     if (!tensors.IsObject()) throw Napi::TypeError::New(env, std::string(entry.name) + ": tensors must be an object");
     try {
       auto call = std::make_shared<OpCall>(marshalCall(env, entry.name, tensors.As<Napi::Object>(), entryArgs.Get(2u), keepAlive));
-      out.push_back({entry.run, call});
+      out.push_back({&entry, call});
     } catch (...) {
       rethrowAsJs(env, entry.name);
     }
@@ -99,7 +119,7 @@ Napi::Value RunBatchSync(const Napi::CallbackInfo& info) {
   std::vector<BatchCall> calls = marshalBatch(env, info[0], nullptr);
   for (const BatchCall& c : calls) {
     try {
-      c.run(*c.call);
+      runPlaced(*c.entry, *c.call);
     } catch (...) {
       rethrowAsJs(env, c.call->op());
     }
@@ -113,7 +133,7 @@ Napi::Value RunBatchAsync(const Napi::CallbackInfo& info) {
   job->op = "batch";
   auto calls = std::make_shared<std::vector<BatchCall>>(marshalBatch(env, info[0], &job->keepAlive));
   job->work = [calls] {
-    for (const BatchCall& c : *calls) c.run(*c.call);
+    for (const BatchCall& c : *calls) runPlaced(*c.entry, *c.call);
   };
   return Executor::forEnv(env).submit(env, std::move(job));
 }
@@ -221,6 +241,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("probe", Napi::Function::New(env, Probe, "probe"));
   exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
+  exports.Set("cudaOpNames", Napi::Function::New(env, CudaOpNames, "cudaOpNames"));
+  exports.Set("cudaAlloc", Napi::Function::New(env, CudaAlloc, "cudaAlloc"));
+  exports.Set("cudaUpload", Napi::Function::New(env, CudaUpload, "cudaUpload"));
+  exports.Set("cudaDownload", Napi::Function::New(env, CudaDownload, "cudaDownload"));
+  exports.Set("cudaCopy", Napi::Function::New(env, CudaCopy, "cudaCopy"));
+  exports.Set("cudaMemory", Napi::Function::New(env, CudaMemory, "cudaMemory"));
   return exports;
 }
 

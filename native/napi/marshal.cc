@@ -3,6 +3,8 @@
 #include <cmath>
 #include <new>
 
+#include "device_buffer.h"
+
 namespace cr::napi {
 
 namespace {
@@ -17,26 +19,16 @@ bool arrayTypeMatches(napi_typedarray_type type, DType dtype) {
   return false;
 }
 
-TensorView readTensor(Napi::Env env, const std::string& op, const std::string& name, Napi::Value value,
-                      std::vector<Napi::ObjectReference>* keepAlive) {
-  if (!value.IsObject()) throwType(op, ": ", name, " must be a Tensor");
-  Napi::Object obj = value.As<Napi::Object>();
-  Napi::Value data = obj.Get("data");
+// shape and dtype of a tensor object; returns the element count.
+double readShape(const std::string& op, const std::string& name, Napi::Object obj, TensorView* view) {
   Napi::Value shape = obj.Get("shape");
   Napi::Value dtype = obj.Get("dtype");
-  if (!data.IsTypedArray() || !shape.IsArray() || !dtype.IsString()) {
-    throwType(op, ": ", name, " must be a Tensor (with data, shape and dtype)");
-  }
-  TensorView view;
-  if (!parseDType(dtype.As<Napi::String>().Utf8Value(), &view.dtype)) throwType(op, ": ", name, " has an unknown dtype");
-  Napi::TypedArray array = data.As<Napi::TypedArray>();
-  if (!arrayTypeMatches(array.TypedArrayType(), view.dtype)) {
-    throwType(op, ": ", name, ".data does not hold ", dtypeName(view.dtype), " elements");
-  }
+  if (!shape.IsArray() || !dtype.IsString()) throwType(op, ": ", name, " must be a Tensor (with data, shape and dtype)");
+  if (!parseDType(dtype.As<Napi::String>().Utf8Value(), &view->dtype)) throwType(op, ": ", name, " has an unknown dtype");
   Napi::Array dims = shape.As<Napi::Array>();
   const uint32_t rank = dims.Length();
   if (rank > static_cast<uint32_t>(kMaxRank)) throwRange(op, ": ", name, " has rank ", rank, ", at most ", kMaxRank, " is supported");
-  view.rank = static_cast<int>(rank);
+  view->rank = static_cast<int>(rank);
   double size = 1;
   for (uint32_t i = 0; i < rank; ++i) {
     Napi::Value d = dims.Get(i);
@@ -44,8 +36,31 @@ TensorView readTensor(Napi::Env env, const std::string& op, const std::string& n
     if (!(v >= 0) || v != std::floor(v) || v > 9007199254740991.0) {
       throwRange(op, ": ", name, ".shape[", i, "] must be a non-negative integer");
     }
-    view.shape[i] = static_cast<int64_t>(v);
+    view->shape[i] = static_cast<int64_t>(v);
     size *= v;
+  }
+  return size;
+}
+
+TensorView readTensor(Napi::Env env, const std::string& op, const std::string& name, Napi::Value value,
+                      std::vector<Napi::ObjectReference>* keepAlive) {
+  if (!value.IsObject()) throwType(op, ": ", name, " must be a Tensor");
+  Napi::Object obj = value.As<Napi::Object>();
+  TensorView view;
+  // A device tensor has no host data (its `data` getter throws): look for its buffer first.
+  Napi::Value deviceBuffer = obj.Get("deviceBuffer");
+  if (!deviceBuffer.IsUndefined() && !deviceBuffer.IsNull()) {
+    const double size = readShape(op, name, obj, &view);
+    if (size > 9007199254740991.0 / 8) throwRange(op, ": ", name, " is too large");
+    readDeviceTensor(env, op, name, obj, deviceBuffer, static_cast<size_t>(size) * dtypeSize(view.dtype), &view, keepAlive);
+    return view;
+  }
+  Napi::Value data = obj.Get("data");
+  if (!data.IsTypedArray()) throwType(op, ": ", name, " must be a Tensor (with data, shape and dtype)");
+  const double size = readShape(op, name, obj, &view);
+  Napi::TypedArray array = data.As<Napi::TypedArray>();
+  if (!arrayTypeMatches(array.TypedArrayType(), view.dtype)) {
+    throwType(op, ": ", name, ".data does not hold ", dtypeName(view.dtype), " elements");
   }
   if (size != static_cast<double>(array.ElementLength())) {
     throwRange(op, ": ", name, " has ", array.ElementLength(), " elements but its shape ", shapeString(view), " needs ", size);
@@ -54,7 +69,6 @@ TensorView readTensor(Napi::Env env, const std::string& op, const std::string& n
   if (buffer.Data() == nullptr && array.ElementLength() > 0) throwType(op, ": ", name, ".data is detached");
   view.data = static_cast<char*>(buffer.Data()) + array.ByteOffset();
   if (keepAlive != nullptr) keepAlive->push_back(Napi::Persistent(array.As<Napi::Object>()));
-  (void)env;
   return view;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
@@ -13,7 +14,7 @@ namespace {
 constexpr int64_t kMaxSequence = int64_t(1) << 24;
 }  // namespace
 
-void runAttention(const OpCall& call) {
+cpu::AttentionArgs attentionArgs(const OpCall& call) {
   const TensorView& q = call.tensor("q");
   const TensorView& k = call.tensor("k");
   const TensorView& v = call.tensor("v");
@@ -41,7 +42,7 @@ void runAttention(const OpCall& call) {
     expectDType(call, "kvLengths", *lengths, {DType::I32});
     expectShape(call, "kvLengths", *lengths, {g.batch});
     const int32_t* data = lengths->as<int32_t>();
-    for (int64_t b = 0; b < g.batch; ++b) {
+    for (int64_t b = 0; b < g.batch && !lengths->onDevice(); ++b) {
       if (data[b] < 0 || data[b] > g.Tk) throwRange(call.op(), ": kvLengths[", b, "] = ", data[b], " is outside [0, ", g.Tk, "]");
     }
     g.kvLengths = data;
@@ -60,7 +61,9 @@ void runAttention(const OpCall& call) {
   g.k = k.as<float>();
   g.v = v.as<float>();
   g.o = o.as<float>();
-  cpu::kernels().attention(g);
+  return g;
 }
+
+void runAttention(const OpCall& call) { cpu::kernels().attention(attentionArgs(call)); }
 
 }  // namespace cr

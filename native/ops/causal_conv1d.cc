@@ -1,11 +1,12 @@
 // causalConv1d: depthwise causal conv of x [batch, L, c] with weight [c, w],
 // optional bias [c], state [batch, c, w − 1] in and out, optional silu.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runCausalConv1d(const OpCall& call) {
+cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call) {
   const TensorView& x = call.tensor("x");
   const TensorView& weight = call.tensor("weight");
   const TensorView& y = call.tensor("y");
@@ -50,7 +51,9 @@ void runCausalConv1d(const OpCall& call) {
   g.silu = activation == "silu";
   g.y = y.as<float>();
   g.finalState = finalState && width > 1 ? finalState->as<float>() : nullptr;
-  cpu::kernels().causalConv1d(g);
+  return g;
 }
+
+void runCausalConv1d(const OpCall& call) { cpu::kernels().causalConv1d(causalConv1dArgs(call)); }
 
 }  // namespace cr

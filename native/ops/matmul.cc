@@ -2,14 +2,15 @@
 // linear: y[..., out] = x[..., in] · weightᵀ (+ bias), weight [out, in] as in PyTorch.
 // Leading dimensions of a/x fold into M: b is shared by every row.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
 namespace {
 
-void runGemm(const OpCall& call, const TensorView& a, const TensorView& b, const TensorView* bias, const TensorView& y,
-             bool transB, const char* aName, const char* bName) {
+cpu::GemmArgs gemmArgs(const OpCall& call, const TensorView& a, const TensorView& b, const TensorView* bias,
+                       const TensorView& y, bool transB, const char* aName, const char* bName) {
   expectDType(call, aName, a, {DType::F32});
   expectDType(call, bName, b, {DType::F32, DType::BF16, DType::F16});
   expectDType(call, "y", y, {DType::F32});
@@ -40,20 +41,26 @@ void runGemm(const OpCall& call, const TensorView& a, const TensorView& b, const
   g.C = y.as<float>();
   g.ldc = N;
   g.bias = bias ? bias->as<float>() : nullptr;
-  cpu::kernels().gemm(g);
+  return g;
 }
 
 }  // namespace
 
-void runMatmul(const OpCall& call) {
+cpu::GemmArgs matmulArgs(const OpCall& call) {
   const TensorView& a = call.tensor("a");
   expectRankAtLeast(call, "a", a, 2);
-  runGemm(call, a, call.tensor("b"), nullptr, call.tensor("y"), call.flag("transB", false), "a", "b");
+  return gemmArgs(call, a, call.tensor("b"), nullptr, call.tensor("y"), call.flag("transB", false), "a", "b");
 }
+
+cpu::GemmArgs linearArgs(const OpCall& call) {
+  return gemmArgs(call, call.tensor("x"), call.tensor("weight"), call.find("bias"), call.tensor("y"), true, "x", "weight");
+}
+
+void runMatmul(const OpCall& call) { cpu::kernels().gemm(matmulArgs(call)); }
 
 // bmm: y[i] = a[i] · b[i] (or b[i]ᵀ) over matching leading batch dimensions
 // (matmul is the form where one b is shared by every batch).
-void runBmm(const OpCall& call) {
+cpu::BatchedGemmArgs bmmArgs(const OpCall& call) {
   const TensorView& a = call.tensor("a");
   const TensorView& b = call.tensor("b");
   const TensorView& y = call.tensor("y");
@@ -85,11 +92,11 @@ void runBmm(const OpCall& call) {
   g.strideA = M * K;
   g.strideB = K * N;
   g.strideC = M * N;
-  cpu::kernels().batchedGemm(g);
+  return g;
 }
 
-void runLinear(const OpCall& call) {
-  runGemm(call, call.tensor("x"), call.tensor("weight"), call.find("bias"), call.tensor("y"), true, "x", "weight");
-}
+void runBmm(const OpCall& call) { cpu::kernels().batchedGemm(bmmArgs(call)); }
+
+void runLinear(const OpCall& call) { cpu::kernels().gemm(linearArgs(call)); }
 
 }  // namespace cr

@@ -18,6 +18,22 @@ const TensorView& OpCall::tensor(const char* name) const {
   return *t;
 }
 
+namespace {
+std::string placeName(int device) { return device == TensorView::kHost ? "cpu" : "cuda"; }
+}  // namespace
+
+int OpCall::device() const {
+  if (tensors_.empty()) return TensorView::kHost;
+  const auto& first = tensors_.front();
+  for (const auto& entry : tensors_) {
+    if (entry.second.device != first.second.device) {
+      throwType(op_, ": ", first.first, " is on ", placeName(first.second.device), " but ", entry.first, " is on ",
+                placeName(entry.second.device), "; move both with toDevice/toHost");
+    }
+  }
+  return first.second.device;
+}
+
 const Attr* OpCall::findAttr(const char* name) const {
   for (const auto& entry : attrs_) {
     if (entry.first == name) return &entry.second;

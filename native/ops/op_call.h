@@ -29,6 +29,10 @@ class OpCall {
   const TensorView* find(const char* name) const;  // nullptr when absent
   const TensorView& tensor(const char* name) const;  // throws when absent
 
+  // Where every tensor of the call lives (TensorView::kHost or a CUDA device);
+  // throws a TypeError naming two tensors when they live in different places.
+  int device() const;
+
   double number(const char* name, double fallback) const;
   bool flag(const char* name, bool fallback) const;
   std::string text(const char* name, const std::string& fallback) const;

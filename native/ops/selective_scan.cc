@@ -4,11 +4,12 @@
 #include <utility>
 
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runSelectiveScan(const OpCall& call) {
+cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call) {
   const TensorView& u = call.tensor("u");
   const TensorView& delta = call.tensor("delta");
   const TensorView& A = call.tensor("A");
@@ -68,7 +69,9 @@ void runSelectiveScan(const OpCall& call) {
   g.deltaSoftplus = call.flag("deltaSoftplus", false);
   g.y = y.as<float>();
   g.lastState = lastState ? lastState->as<float>() : nullptr;
-  cpu::kernels().selectiveScan(g);
+  return g;
 }
+
+void runSelectiveScan(const OpCall& call) { cpu::kernels().selectiveScan(selectiveScanArgs(call)); }
 
 }  // namespace cr

@@ -1,0 +1,20 @@
+// The checked kernel arguments of the ops that have more than one backend:
+// each builder re-checks everything the kernel's memory accesses depend on and
+// fills the CPU kernel's Args struct with the call's pointers, host or device
+// (the CPU op hands it to cpu::kernels(), the CUDA op to native/cuda).
+#pragma once
+#include "../cpu/kernels.h"
+#include "op_call.h"
+
+namespace cr {
+
+cpu::GemmArgs matmulArgs(const OpCall& call);         // ops/matmul.cc
+cpu::GemmArgs linearArgs(const OpCall& call);         // ops/matmul.cc
+cpu::BatchedGemmArgs bmmArgs(const OpCall& call);     // ops/matmul.cc
+// kvLengths' values are checked here when they are in host memory; the CUDA
+// op checks a host copy of them itself.
+cpu::AttentionArgs attentionArgs(const OpCall& call);          // ops/attention.cc
+cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call);  // ops/selective_scan.cc
+cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call);    // ops/causal_conv1d.cc
+
+}  // namespace cr
