@@ -35,7 +35,17 @@ export interface NativeInfo {
     built: boolean;
     available: boolean;
     runtimeVersion?: number;
-    devices: { index: number; name: string; computeCapability: string; totalMemory: number; multiprocessors: number }[];
+    devices: {
+      index: number;
+      name: string;
+      computeCapability: string;
+      totalMemory: number;
+      multiprocessors: number;
+      /** SM clock in kHz */
+      clockRateKHz: number;
+      /** peak memory bandwidth in bytes/s (from the memory clock and bus width) */
+      memoryBandwidth: number;
+    }[];
     reason?: string;
   };
 }

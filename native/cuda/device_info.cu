@@ -27,6 +27,12 @@ std::vector<DeviceInfo> listDevices(std::string* error) {
     info.minor = prop.minor;
     info.totalMemory = prop.totalGlobalMem;
     info.multiprocessors = prop.multiProcessorCount;
+    // Attributes, not cudaDeviceProp fields: CUDA 13 dropped the clock fields from the struct.
+    if (cudaDeviceGetAttribute(&info.clockRateKHz, cudaDevAttrClockRate, i) != cudaSuccess ||
+        cudaDeviceGetAttribute(&info.memoryClockRateKHz, cudaDevAttrMemoryClockRate, i) != cudaSuccess ||
+        cudaDeviceGetAttribute(&info.memoryBusWidth, cudaDevAttrGlobalMemoryBusWidth, i) != cudaSuccess) {
+      cudaGetLastError();
+    }
     out.push_back(info);
   }
   return out;

@@ -13,6 +13,9 @@ struct DeviceInfo {
   int major = 0, minor = 0;  // compute capability
   size_t totalMemory = 0;    // bytes
   int multiprocessors = 0;
+  int clockRateKHz = 0;        // SM clock (the peak the benchmarks quote is computed from it)
+  int memoryClockRateKHz = 0;
+  int memoryBusWidth = 0;      // bits
 };
 
 // Devices visible to this process; on failure (no driver, no device) returns

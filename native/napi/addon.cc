@@ -177,6 +177,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
     dev.Set("computeCapability", Napi::String::New(env, std::to_string(devices[d].major) + "." + std::to_string(devices[d].minor)));
     dev.Set("totalMemory", Napi::Number::New(env, static_cast<double>(devices[d].totalMemory)));
     dev.Set("multiprocessors", Napi::Number::New(env, devices[d].multiprocessors));
+    dev.Set("clockRateKHz", Napi::Number::New(env, devices[d].clockRateKHz));
+    // Double data rate: two transfers per memory clock over the whole bus.
+    dev.Set("memoryBandwidth", Napi::Number::New(env, 2.0 * devices[d].memoryClockRateKHz * 1e3 * devices[d].memoryBusWidth / 8));
     list.Set(static_cast<uint32_t>(d), dev);
   }
   cuda.Set("devices", list);

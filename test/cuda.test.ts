@@ -1,0 +1,311 @@
+// The CUDA backend: device tensors, placement dispatch and the device GEMM.
+// Tests that need a GPU run only where info().cuda.available; elsewhere they
+// are skipped and the reason is printed. What works without a GPU (device
+// tensors refused clearly, .data of a device tensor, placement errors) is
+// tested for real everywhere.
+
+import test from 'ava';
+import { info, ops, Tensor, OpBatch } from '../lib/index.js';
+import { DeviceStorage } from '../lib/tensor.js';
+import { native, type DeviceBuffer } from '../lib/native.js';
+import { cudaMemory, cudaOpNames } from '../lib/cuda.js';
+import { relError } from './helpers.js';
+
+const cuda = info().cuda;
+const skipReason: string | null = cuda.available
+  ? null
+  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
+if (skipReason !== null) console.log(`cuda.test: CUDA device tests skipped: ${skipReason}`);
+const gpu = skipReason === null ? test.serial : test.skip;
+const noGpu = skipReason === null ? test.skip : test;
+
+test('the reason CUDA tests are skipped is reported', (t) => {
+  if (skipReason === null) {
+    t.true(cuda.devices.length > 0);
+    return;
+  }
+  t.false(cuda.available);
+  t.true(typeof skipReason === 'string' && skipReason.length > 0);
+});
+
+// A device tensor over a buffer that native code never made: enough for
+// everything that fails before a kernel (and native code rejects the buffer).
+function fakeDeviceTensor(shape: number[], dtype: 'float32' | 'bfloat16' = 'float32'): Tensor {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const buffer: DeviceBuffer = { bytes: size * (dtype === 'float32' ? 4 : 2), device: 0 };
+  return new Tensor(new DeviceStorage(buffer, 0, size), shape, dtype);
+}
+
+// ---- without a GPU ----------------------------------------------------------------------
+
+noGpu('toDevice/toDeviceSync/zeros on cuda fail with an Error that says why', async (t) => {
+  const x = Tensor.randn([3, 5], { seed: 1 });
+  const e1 = await t.throwsAsync(x.toDevice('cuda'));
+  t.is(e1.constructor, Error);
+  t.true(e1.message.startsWith('Tensor.toDevice: CUDA is not available: '), e1.message);
+  t.true(e1.message.includes(skipReason!), e1.message);
+  t.throws(() => x.toDeviceSync('cuda'), { instanceOf: Error, message: /^Tensor.toDeviceSync: CUDA is not available: / });
+  t.throws(() => Tensor.zeros([2, 2], 'float32', { device: 'cuda' }), { message: /^Tensor.zeros: CUDA is not available: / });
+});
+
+test('a device name other than cpu or cuda is a TypeError', async (t) => {
+  const x = Tensor.randn([2], { seed: 1 });
+  await t.throwsAsync(x.toDevice('gpu' as 'cuda'), { instanceOf: TypeError, message: /device must be 'cpu' or 'cuda', got "gpu"/ });
+  t.throws(() => Tensor.zeros([2], 'float32', { device: 'tpu' as 'cuda' }), { instanceOf: TypeError });
+});
+
+test('a host tensor says it is on the cpu; toDevice(cpu) and toHost return it', async (t) => {
+  const x = Tensor.randn([2, 3], { seed: 1 });
+  t.is(x.device, 'cpu');
+  t.is(x.deviceBuffer, undefined);
+  t.is(await x.toHost(), x);
+  t.is(x.toHostSync(), x);
+  t.is(await x.toDevice('cpu'), x);
+});
+
+test('.data of a device tensor throws a TypeError naming the way out', (t) => {
+  const d = fakeDeviceTensor([2, 3]);
+  t.is(d.device, 'cuda');
+  t.is(String(d), 'Tensor(float32, [2, 3], cuda)');
+  const message = /this tensor lives on the cuda device; copy it to the host first with `await t.toHost\(\)` or `t.toHostSync\(\)`/;
+  t.throws(() => d.data, { instanceOf: TypeError, message });
+  t.throws(() => d.toArray(), { instanceOf: TypeError, message });
+  t.throws(() => d.astype('bfloat16'), { instanceOf: TypeError, message });
+  // Views stay on the device and share the buffer.
+  const r = d.reshape([3, 2]);
+  t.is(r.device, 'cuda');
+  t.is(r.deviceBuffer, d.deviceBuffer);
+  const s = d.slice(1);
+  t.is(s.deviceOffset, 12);
+  t.deepEqual(s.shape, [1, 3]);
+  t.is(d.select(1, 2).deviceOffset, 20);
+  t.throws(() => r.data, { instanceOf: TypeError });
+});
+
+test('mixing devices in one op is a TypeError naming both tensors', async (t) => {
+  const a = fakeDeviceTensor([4, 3]);
+  const b = Tensor.randn([3, 2], { seed: 1 });
+  const message = 'matmul: a is on cuda but b is on cpu; move both with toDevice/toHost';
+  t.throws(() => ops.matmulSync({ a, b }), { instanceOf: TypeError, message });
+  await t.throwsAsync(ops.matmul({ a, b }), { instanceOf: TypeError, message });
+  t.throws(() => ops.linearSync({ x: Tensor.randn([2, 3], { seed: 2 }), weight: fakeDeviceTensor([4, 3]) }), {
+    instanceOf: TypeError,
+    message: 'linear: x is on cpu but weight is on cuda; move both with toDevice/toHost',
+  });
+  t.throws(() => ops.matmulSync({ a: Tensor.randn([4, 3], { seed: 3 }), b, out: { y: fakeDeviceTensor([4, 2]) } }), {
+    instanceOf: TypeError,
+    message: 'matmul: a is on cpu but out.y is on cuda; move both with toDevice/toHost',
+  });
+  const batch = new OpBatch();
+  t.throws(() => batch.ops.matmul({ a, b }), { instanceOf: TypeError, message });
+});
+
+test('an op without a CUDA implementation says so', (t) => {
+  t.throws(() => ops.softmaxSync({ x: fakeDeviceTensor([2, 4]) }), {
+    instanceOf: TypeError,
+    message: /^softmax: has no CUDA implementation yet; move its tensors to the cpu with toHost\(\)/,
+  });
+});
+
+test('the CUDA op table lists the GEMM ops exactly when the build has CUDA', (t) => {
+  const names = cudaOpNames();
+  if (!cuda.built) {
+    t.is(names.size, 0);
+    return;
+  }
+  for (const op of ['matmul', 'linear', 'bmm']) t.true(names.has(op), op);
+});
+
+test('native code never trusts a device buffer it did not make', (t) => {
+  const a = fakeDeviceTensor([4, 3]);
+  const b = fakeDeviceTensor([3, 2]);
+  const y = fakeDeviceTensor([4, 2]);
+  const message = cuda.built ? /matmul: a.deviceBuffer is not a DeviceBuffer/ : /matmul: a is a device tensor, but this build has no CUDA support/;
+  t.throws(() => native.runSync('matmul', { a, b, y }, {}), { instanceOf: TypeError, message });
+});
+
+// ---- on a GPU ------------------------------------------------------------------------------
+
+function bitsOf(x: Tensor): Uint8Array {
+  return new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength);
+}
+
+function randomBits16(size: number, seed: number): Uint16Array {
+  const out = new Uint16Array(size);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = s & 0xffff;
+  }
+  return out;
+}
+
+gpu('round trip to the device and back is bit-exact (every dtype, sync and async, past the staging size)', async (t) => {
+  const tensors: Tensor[] = [
+    Tensor.randn([7, 13], { seed: 1 }),
+    Tensor.randn([3_000_001], { seed: 2 }), // 12 MB: three staging chunks
+    new Tensor(randomBits16(1001, 3), [1001], 'bfloat16'), // NaN and subnormal patterns included
+    new Tensor(randomBits16(4_500_003, 4), [4_500_003], 'float16'),
+    new Tensor(Int32Array.from({ length: 999 }, (_, i) => (i * 2654435761) | 0), [999], 'int32'),
+    Tensor.zeros([0]),
+  ];
+  for (const x of tensors) {
+    const d = await x.toDevice('cuda');
+    t.is(d.device, 'cuda');
+    t.is(d.dtype, x.dtype);
+    t.deepEqual(d.shape, x.shape);
+    t.deepEqual(bitsOf(await d.toHost()), bitsOf(x), `${x} async`);
+    const s = x.toDeviceSync('cuda');
+    t.deepEqual(bitsOf(s.toHostSync()), bitsOf(x), `${x} sync`);
+    t.deepEqual(bitsOf(d.clone().toHostSync()), bitsOf(x), `${x} clone`);
+  }
+});
+
+gpu('device views (reshape, slice, select) read the right elements', (t) => {
+  const x = Tensor.randn([5, 4, 3], { seed: 5 });
+  const d = x.toDeviceSync('cuda');
+  t.deepEqual(d.slice(2, 4).toHostSync().toArray(), x.slice(2, 4).toArray());
+  t.deepEqual(d.select(3, 1).toHostSync().toArray(), x.select(3, 1).toArray());
+  t.deepEqual(d.reshape([20, 3]).slice(7).toHostSync().toArray(), x.reshape([20, 3]).slice(7).toArray());
+  const z = Tensor.zeros([3, 9], 'bfloat16', { device: 'cuda' });
+  t.deepEqual(Array.from(z.toHostSync().data), new Array(27).fill(0));
+});
+
+// The GEMM on the device against the CPU op. float32 weights: the same sums in
+// another order. bf16/f16 weights with M > 8 run on tensor cores, which round
+// the activations to the weights' type: against the CPU op on those rounded
+// activations the only difference is summation order (≤ 1e-5); against the
+// unrounded float32 product the rounding itself shows (≤ 1e-2 for N(0,1)
+// data: each product's relative error is ≤ 2^-9 for bf16, and they average
+// down). M ≤ 8 (GEMV) widens the weights and keeps float32 activations.
+function rounded(x: Tensor, dtype: 'bfloat16' | 'float16'): Tensor {
+  return x.astype(dtype).astype('float32');
+}
+
+const gemmShapes: [number, number, number][] = [
+  // [M, N, K]: GEMV (M ≤ 8), tails of every tile size, unaligned K and N.
+  [1, 1, 1], [1, 4096, 4096], [1, 300, 5000], [3, 129, 77], [8, 1000, 1023], [8, 7, 3],
+  [9, 16, 16], [17, 33, 65], [128, 128, 32], [130, 257, 129], [255, 100, 31], [300, 513, 1000], [1024, 768, 512],
+];
+
+for (const dtype of ['float32', 'bfloat16', 'float16'] as const) {
+  gpu(`matmul and linear on the device match the CPU op (${dtype} weights, every shape class)`, async (t) => {
+    let seed = 100;
+    for (const [M, N, K] of gemmShapes) {
+      for (const transB of [false, true]) {
+        const a = Tensor.randn([M, K], { seed: seed++ });
+        const b = Tensor.randn(transB ? [N, K] : [K, N], { seed: seed++, dtype });
+        const tensorCores = dtype !== 'float32' && M > 8;
+        const aUsed = tensorCores ? rounded(a, dtype) : a;
+        const ref = ops.matmulSync({ a: aUsed, b, transB }).y;
+        const y = (await ops.matmul({ a: await a.toDevice('cuda'), b: await b.toDevice('cuda'), transB })).y;
+        t.is(y.device, 'cuda');
+        const out = (await y.toHost()).data as Float32Array;
+        const err = relError(out, ref.data as Float32Array);
+        t.true(err <= 1e-5, `matmul ${dtype} M=${M} N=${N} K=${K} transB=${transB}: ${err}`);
+        if (tensorCores) {
+          const exact = relError(out, ops.matmulSync({ a, b, transB }).y.data as Float32Array);
+          t.true(exact <= 1e-2, `matmul ${dtype} vs unrounded float32 M=${M} N=${N} K=${K}: ${exact}`);
+        }
+      }
+      // linear: weight [out, in], with bias, leading dims folded into M.
+      const x = Tensor.randn([1, M, K], { seed: seed++ });
+      const weight = Tensor.randn([N, K], { seed: seed++, dtype, std: 0.1 });
+      const bias = Tensor.randn([N], { seed: seed++ });
+      const xUsed = dtype !== 'float32' && M > 8 ? rounded(x, dtype) : x;
+      const ref = ops.linearSync({ x: xUsed, weight, bias }).y;
+      const [xd, wd, bd] = [x, weight, bias].map((v) => v.toDeviceSync('cuda'));
+      const y = ops.linearSync({ x: xd!, weight: wd!, bias: bd! }).y;
+      t.deepEqual(y.shape, [1, M, N]);
+      const err = relError(y.toHostSync().data as Float32Array, ref.data as Float32Array);
+      t.true(err <= 1e-5, `linear ${dtype} M=${M} N=${N} K=${K}: ${err}`);
+    }
+  });
+}
+
+gpu('unaligned device views take the scalar load paths and still match', (t) => {
+  // Offsets of one element break 16-byte alignment of A and B rows.
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    const M = 70, N = 90, K = 64;
+    const aBig = Tensor.randn([M * K + 1], { seed: 7 });
+    const bBig = Tensor.randn([N * K + 1], { seed: 8, dtype });
+    const a = aBig.slice(1).reshape([M, K]);
+    const b = bBig.slice(1).reshape([N, K]);
+    const ad = aBig.toDeviceSync('cuda').slice(1).reshape([M, K]);
+    const bd = bBig.toDeviceSync('cuda').slice(1).reshape([N, K]);
+    for (const rows of [M, 5]) {
+      const aRows = a.reshape([M, K]).slice(0, rows);
+      const ref = ops.matmulSync({ a: dtype === 'float32' || rows <= 8 ? aRows : rounded(aRows, dtype), b, transB: true }).y;
+      const y = ops.matmulSync({ a: ad.slice(0, rows), b: bd, transB: true }).y;
+      const err = relError(y.toHostSync().data as Float32Array, ref.data as Float32Array);
+      t.true(err <= 1e-5, `${dtype} rows=${rows}: ${err}`);
+    }
+  }
+});
+
+gpu('bmm and out: on the device', (t) => {
+  const a = Tensor.randn([3, 20, 17], { seed: 9 });
+  const b = Tensor.randn([3, 17, 11], { seed: 10 });
+  const ref = ops.bmmSync({ a, b }).y;
+  const out = Tensor.zeros([3, 20, 11], 'float32', { device: 'cuda' });
+  const { y } = ops.bmmSync({ a: a.toDeviceSync('cuda'), b: b.toDeviceSync('cuda'), out: { y: out } });
+  t.is(y, out);
+  t.true(relError(y.toHostSync().data as Float32Array, ref.data as Float32Array) <= 1e-5);
+});
+
+gpu('native dispatch refuses a mix of host and device tensors too', (t) => {
+  const a = Tensor.randn([4, 3], { seed: 1 }).toDeviceSync('cuda');
+  const b = Tensor.randn([3, 2], { seed: 2 });
+  const y = Tensor.zeros([4, 2], 'float32', { device: 'cuda' });
+  t.throws(() => native.runSync('matmul', { a, b, y }, {}), {
+    instanceOf: TypeError,
+    message: /matmul: \w+ is on (cuda|cpu) but \w+ is on (cpu|cuda); move both with toDevice\/toHost/,
+  });
+});
+
+gpu('async device ops keep the event loop free', async (t) => {
+  const n = 4096;
+  const a = Tensor.randn([n, n], { seed: 1 }).toDeviceSync('cuda');
+  const b = Tensor.randn([n, n], { seed: 2 }).toDeviceSync('cuda');
+  const y = Tensor.zeros([n, n], 'float32', { device: 'cuda' });
+  const t0 = performance.now();
+  ops.matmulSync({ a, b, out: { y } });
+  const syncMs = performance.now() - t0;
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 2);
+  const start = performance.now();
+  const runs = Math.max(2, Math.ceil(300 / Math.max(syncMs, 0.1)));
+  let callMs = 0;
+  for (let i = 0; i < runs; i++) {
+    const c0 = performance.now();
+    const pending = ops.matmul({ a, b, out: { y } });
+    callMs += performance.now() - c0;
+    await pending;
+  }
+  const elapsed = performance.now() - start;
+  clearInterval(timer);
+  t.true(callMs < elapsed * 0.2, `issuing took ${callMs.toFixed(1)} of ${elapsed.toFixed(0)} ms`);
+  t.true(ticks >= (elapsed / 2) * 0.3, `${ticks} ticks in ${elapsed.toFixed(0)} ms of async device matmul`);
+});
+
+gpu('device memory goes back to the cache when tensors are collected', async (t) => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  t.truthy(gc, 'tests run with --expose-gc');
+  for (let i = 0; i < 3; i++) {
+    gc!();
+    await new Promise((r) => setImmediate(r));
+  }
+  const before = cudaMemory().inUse;
+  (() => {
+    for (let i = 0; i < 8; i++) Tensor.zeros([1 << 20], 'float32', { device: 'cuda' });
+  })();
+  t.true(cudaMemory().inUse >= before + 8 * 4 * (1 << 20));
+  for (let i = 0; i < 5; i++) {
+    gc!();
+    await new Promise((r) => setImmediate(r));
+  }
+  t.true(cudaMemory().inUse <= before, `${cudaMemory().inUse} bytes in use, ${before} before`);
+  t.true(cudaMemory().cached >= 8 * 4 * (1 << 20));
+});
