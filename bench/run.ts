@@ -12,6 +12,7 @@ import { benchZoo } from './zoo.js';
 import { benchModels } from './models.js';
 import { benchAttention } from './attention.js';
 import { benchLinearAttention } from './linear-attention.js';
+import { runCudaGemmBench } from './cuda-gemm.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -40,6 +41,7 @@ const ssmParts: Record<string, Bench> = {
 
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
+  'cuda-gemm': runCudaGemmBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),
   'fft-conv': single('fft-conv', benchFftConv),
