@@ -63,8 +63,8 @@ export function newDeviceOutput(shape: readonly number[], dtype: DType = 'float3
 }
 
 /**
- * Where an op runs: on 'cuda' when its tensor arguments (top level, arrays of
- * tensors, and out) are all on the device, on 'cpu' when all are on the host;
+ * Where an op runs: on 'cuda' when its tensor arguments (top level, in arrays,
+ * in objects of named tensors such as out) are all on the device, on 'cpu' when all are on the host;
  * a mix is a TypeError naming two of them, and so is a device call to an op
  * without a CUDA implementation.
  */
@@ -79,15 +79,12 @@ function placement(name: string, args: unknown): Device {
       }
     } else if (Array.isArray(value)) {
       value.forEach((item, i) => visit(`${label}[${i}]`, item));
+    } else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      // Named tensors (out, elementwise's inputs): one level down is enough.
+      for (const [name, item] of Object.entries(value)) if (item instanceof Tensor) visit(`${label}.${name}`, item);
     }
   };
-  for (const [key, value] of Object.entries(args as Record<string, unknown>)) {
-    if (key === 'out' && value !== null && typeof value === 'object' && !(value instanceof Tensor)) {
-      for (const [outName, t] of Object.entries(value as Record<string, unknown>)) visit(`out.${outName}`, t);
-    } else {
-      visit(key, value);
-    }
-  }
+  for (const [key, value] of Object.entries(args as Record<string, unknown>)) visit(key, value);
   const device = first?.[1] ?? 'cpu';
   if (device === 'cuda' && !cudaOpNames().has(name)) {
     throw new TypeError(`${name}: has no CUDA implementation yet; move its tensors to the cpu with toHost() ` +
