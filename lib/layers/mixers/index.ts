@@ -14,3 +14,4 @@ import './mamba.js';
 import './rglru.js';
 import './linoss.js';
 import './liquid_s4.js';
+import './mamba2.js';

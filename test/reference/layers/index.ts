@@ -3,6 +3,7 @@
 
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { lstmReference } from './lstm.js';
+import { mamba2Reference } from './mamba2.js';
 import { attentionReference } from './attention.js';
 import { elmanReference } from './elman.js';
 import { gruReference } from './gru.js';
@@ -26,6 +27,7 @@ export interface LayerReference {
 
 export const layerReferences: Record<string, LayerReference> = {
   lstm: lstmReference,
+  mamba2: mamba2Reference,
   attention: attentionReference,
   'local-attention': attentionReference,
   elman: elmanReference,
