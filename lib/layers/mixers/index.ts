@@ -15,3 +15,4 @@ import './rglru.js';
 import './linoss.js';
 import './liquid_s4.js';
 import './mamba2.js';
+import './mlstm.js';

@@ -17,6 +17,7 @@ import { mambaReference } from './mamba.js';
 import { rglruReference } from './rglru.js';
 import { linossReference } from './linoss.js';
 import { liquidS4Reference } from './liquid_s4.js';
+import { mlstmReference } from './mlstm.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -42,4 +43,5 @@ export const layerReferences: Record<string, LayerReference> = {
   rglru: rglruReference,
   linoss: linossReference,
   'liquid-s4': liquidS4Reference,
+  mlstm: mlstmReference,
 };
