@@ -20,6 +20,8 @@ const L = 29;
 const MIXERS: [string, Record<string, unknown>][] = [
   ['mlstm', {}],
   ['mlstm', { expand: 1, heads: 2, dConv: 2, chunkSize: 8 }],
+  ['slstm', {}],
+  ['slstm', { heads: 2, dConv: 0 }],
 ];
 
 function randomise(mixer: Mixer, seed: number, scale: number): void {
@@ -62,4 +64,25 @@ test('mlstm init follows NX-AI: gate weights zero, forget bias linspace(3, 6), s
   t.true(p['mlstm_cell.outnorm.weight']!.toArray().every((v) => v === 0));
   t.deepEqual(p['q_proj.weight']!.shape, [48, 48]);
   t.deepEqual(p['mlstm_cell.igate.weight']!.shape, [4, 144]);
+});
+
+test('slstm init follows NX-AI: recurrent kernel zeros by default, forget-gate power-law bias, other biases 0', (t) => {
+  const m = createMixer('slstm', { dModel: D, seed: 1 });
+  const p = m.parameters;
+  t.true(p['slstm_cell._recurrent_kernel_']!.toArray().every((v) => v === 0));
+  t.deepEqual(p['slstm_cell._recurrent_kernel_']!.shape, [4, 6, 4, 6]);
+  const b = p['slstm_cell._bias_']!.toArray(); // [4 heads, 4 gates, 6]
+  for (let h = 0; h < 4; h++) {
+    for (let g = 0; g < 4; g++) {
+      const row = b.slice((h * 4 + g) * 6, (h * 4 + g + 1) * 6);
+      if (g === 1) {
+        t.true(Math.abs(row[0]! - 5) < 1e-6 && Math.abs(row[5]! + 7) < 1e-6, `forget bias from 5 down to −7: ${row}`);
+        for (let j = 1; j < 6; j++) t.true(row[j]! < row[j - 1]!);
+      } else t.true(row.every((v) => v === 0));
+    }
+  }
+  const s = createMixer('slstm', { dModel: D, seed: 1, recurrentInit: 'standard' });
+  t.true(s.parameters['slstm_cell._recurrent_kernel_']!.toArray().some((v) => v !== 0));
+  t.throws(() => createMixer('slstm', { dModel: D, recurrentInit: 'nope' }), { instanceOf: RangeError, message: /recurrentInit/ });
+  t.throws(() => createMixer('slstm', { dModel: D, heads: 5 }), { instanceOf: RangeError, message: /heads/ });
 });

@@ -16,3 +16,4 @@ import './linoss.js';
 import './liquid_s4.js';
 import './mamba2.js';
 import './mlstm.js';
+import './slstm.js';

@@ -18,6 +18,7 @@ import { rglruReference } from './rglru.js';
 import { linossReference } from './linoss.js';
 import { liquidS4Reference } from './liquid_s4.js';
 import { mlstmReference } from './mlstm.js';
+import { slstmReference } from './slstm.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -44,4 +45,5 @@ export const layerReferences: Record<string, LayerReference> = {
   linoss: linossReference,
   'liquid-s4': liquidS4Reference,
   mlstm: mlstmReference,
+  slstm: slstmReference,
 };
