@@ -22,6 +22,8 @@ const MIXERS: [string, Record<string, unknown>][] = [
   ['mlstm', { expand: 1, heads: 2, dConv: 2, chunkSize: 8 }],
   ['slstm', {}],
   ['slstm', { heads: 2, dConv: 0 }],
+  ['gau', {}],
+  ['gau', { expand: 1, qkDim: 8, maxLen: 16 }],
 ];
 
 function randomise(mixer: Mixer, seed: number, scale: number): void {
@@ -30,6 +32,8 @@ function randomise(mixer: Mixer, seed: number, scale: number): void {
     const d = t.data as Float32Array;
     for (let i = 0; i < d.length; i++) d[i] = d[i]! + scale * r.normal();
   }
+  // GAU/FLASH's gamma starts near 0 (N(0, 0.02)), which leaves the attention scores ≈ 0: move it to ≈ 1.
+  for (const [n, t] of Object.entries(mixer.parameters)) if (n.endsWith('.gamma')) (t.data as Float32Array).forEach((v, i, a) => (a[i] = v + 1));
 }
 
 for (const [name, config] of MIXERS) {

@@ -17,3 +17,4 @@ import './liquid_s4.js';
 import './mamba2.js';
 import './mlstm.js';
 import './slstm.js';
+import './gau.js';

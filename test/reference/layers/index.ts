@@ -19,6 +19,7 @@ import { linossReference } from './linoss.js';
 import { liquidS4Reference } from './liquid_s4.js';
 import { mlstmReference } from './mlstm.js';
 import { slstmReference } from './slstm.js';
+import { gauReference } from './gau.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -46,4 +47,5 @@ export const layerReferences: Record<string, LayerReference> = {
   'liquid-s4': liquidS4Reference,
   mlstm: mlstmReference,
   slstm: slstmReference,
+  gau: gauReference,
 };
