@@ -2,7 +2,8 @@
 // - with every parameter randomised (the paper inits zero some weights, e.g. mLSTM's gate weights and
 //   sLSTM's recurrent kernel, which would leave those paths untested), each mixer still matches its
 //   float64 reference, in parallel mode and step by step;
-// - the inits the papers give.
+// - the inits the papers give;
+// - flash with one chunk over the whole sequence is gau; flash's open-chunk buffer and count; gau's growing state.
 
 import test from 'ava';
 import '../lib/layers/mixers/index.js';
@@ -24,6 +25,8 @@ const MIXERS: [string, Record<string, unknown>][] = [
   ['slstm', { heads: 2, dConv: 0 }],
   ['gau', {}],
   ['gau', { expand: 1, qkDim: 8, maxLen: 16 }],
+  ['flash', {}],
+  ['flash', { expand: 1, qkDim: 8, chunk: 5, maxLen: 16 }],
 ];
 
 function randomise(mixer: Mixer, seed: number, scale: number): void {
@@ -89,4 +92,58 @@ test('slstm init follows NX-AI: recurrent kernel zeros by default, forget-gate p
   t.true(s.parameters['slstm_cell._recurrent_kernel_']!.toArray().some((v) => v !== 0));
   t.throws(() => createMixer('slstm', { dModel: D, recurrentInit: 'nope' }), { instanceOf: RangeError, message: /recurrentInit/ });
   t.throws(() => createMixer('slstm', { dModel: D, heads: 5 }), { instanceOf: RangeError, message: /heads/ });
+});
+
+test('flash with one chunk covering the sequence is gau (normaliser C) with its quadratic q/k rows', (t) => {
+  const C = 12;
+  const flash = createMixer('flash', { dModel: D, seed: 4, chunk: C, maxLen: 50 });
+  randomise(flash, 8, 0.3);
+  const gau = createMixer('gau', { dModel: D, seed: 9, maxLen: C });
+  for (const [n, v] of Object.entries(gau.parameters)) {
+    const src = n.startsWith('offsetscale.') ? flash.parameters[n.replace('offsetscale.', 'qk_offset_scale.')]! : flash.parameters[n]!;
+    const s = 16;
+    const d = v.data as Float32Array;
+    if (n.startsWith('offsetscale.')) {
+      d.set((src.data as Float32Array).subarray(0, s), 0); // q_quad
+      d.set((src.data as Float32Array).subarray(2 * s, 3 * s), s); // k_quad
+    } else d.set(src.data as Float32Array);
+  }
+  const x = Tensor.randn([2, C, D], { seed: 2 });
+  const a = flash.forward(immediate, x).y;
+  const b = gau.forward(immediate, x).y;
+  t.true(relError(a.data as Float32Array, Float64Array.from(b.toArray())) <= 1e-5);
+  // Past one chunk the global (linear) part comes in and they differ.
+  const x2 = Tensor.randn([2, 2 * C + 3, D], { seed: 2 });
+  t.true(relError(flash.forward(immediate, x2).y.data as Float32Array, Float64Array.from(gau.forward(immediate, x2).y.toArray())) > 1e-3);
+});
+
+test('flash state: count runs through the chunk; the buffers hold the open chunk, zero after it', (t) => {
+  const m = createMixer('flash', { dModel: D, seed: 1, chunk: 5 });
+  let state = m.createState(2);
+  const counts: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    state = m.forward(immediate, Tensor.randn([2, 1, D], { seed: 30 + i }), state).state!;
+    counts.push(state.count as number);
+  }
+  t.deepEqual(counts, [1, 2, 3, 4, 0, 1, 2]);
+  const z = (state.z as Tensor).toArray(); // [2, 5, 16]
+  for (let b = 0; b < 2; b++) {
+    for (let r = 0; r < 5; r++) {
+      const row = z.slice((b * 5 + r) * 16, (b * 5 + r + 1) * 16);
+      t.is(row.some((v) => v !== 0), r < 2, `row ${r}`);
+    }
+  }
+  t.throws(() => m.forward(immediate, Tensor.randn([2, 1, D], { seed: 1 }), { ...state, count: 5 }), { instanceOf: RangeError, message: /flash: state.count/ });
+});
+
+test('gau state grows by the new tokens and keeps the earlier rows', (t) => {
+  const m = createMixer('gau', { dModel: D, seed: 1 });
+  const s1 = m.forward(immediate, Tensor.randn([2, 3, D], { seed: 1 }), m.createState(2)).state!;
+  const s2 = m.forward(immediate, Tensor.randn([2, 2, D], { seed: 2 }), s1).state!;
+  t.deepEqual((s1.k as Tensor).shape, [2, 3, 16]);
+  t.deepEqual((s2.v as Tensor).shape, [2, 5, 48]);
+  const k1 = (s1.k as Tensor).toArray();
+  const k2 = (s2.k as Tensor).toArray();
+  t.deepEqual(k2.slice(0, 3 * 16), k1.slice(0, 3 * 16));
+  t.throws(() => m.forward(immediate, Tensor.randn([2, 1, D], { seed: 1 }), { k: s1.k, v: s2.v } as never), { instanceOf: RangeError, message: /gau: state/ });
 });

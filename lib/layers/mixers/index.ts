@@ -18,3 +18,4 @@ import './mamba2.js';
 import './mlstm.js';
 import './slstm.js';
 import './gau.js';
+import './flash.js';

@@ -20,6 +20,7 @@ import { liquidS4Reference } from './liquid_s4.js';
 import { mlstmReference } from './mlstm.js';
 import { slstmReference } from './slstm.js';
 import { gauReference } from './gau.js';
+import { flashReference } from './flash.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -48,4 +49,5 @@ export const layerReferences: Record<string, LayerReference> = {
   mlstm: mlstmReference,
   slstm: slstmReference,
   gau: gauReference,
+  flash: flashReference,
 };
