@@ -15,3 +15,7 @@ import './rglru.js';
 import './linoss.js';
 import './liquid_s4.js';
 import './mamba2.js';
+import './mlstm.js';
+import './slstm.js';
+import './gau.js';
+import './flash.js';

@@ -17,6 +17,10 @@ import { mambaReference } from './mamba.js';
 import { rglruReference } from './rglru.js';
 import { linossReference } from './linoss.js';
 import { liquidS4Reference } from './liquid_s4.js';
+import { mlstmReference } from './mlstm.js';
+import { slstmReference } from './slstm.js';
+import { gauReference } from './gau.js';
+import { flashReference } from './flash.js';
 
 export interface LayerReference {
   /** The layer's equations in float64 from the zero state, token by token: y [batch, L, dModel]. */
@@ -42,4 +46,8 @@ export const layerReferences: Record<string, LayerReference> = {
   rglru: rglruReference,
   linoss: linossReference,
   'liquid-s4': liquidS4Reference,
+  mlstm: mlstmReference,
+  slstm: slstmReference,
+  gau: gauReference,
+  flash: flashReference,
 };
