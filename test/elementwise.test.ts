@@ -68,6 +68,15 @@ test('unused inputs are ignored; the output takes the largest input\'s shape', (
   t.true(relError(y.data as Float32Array, Array.from(b.data as Float32Array, (v, i) => v + (a.data[i % 4] as number))) < 1e-7);
 });
 
+test('among equally large inputs the output takes the highest rank, whatever the input order', (t) => {
+  const a = Tensor.randn([5, 3], { seed: 1 });
+  const b = Tensor.randn([1, 5, 3], { seed: 2 });
+  for (const inputs of [{ a, b }, { b, a }]) {
+    const { y } = ops.elementwiseSync({ expr: 'a + b', inputs });
+    t.deepEqual(y.shape, [1, 5, 3]);
+  }
+});
+
 test('elementwise rejects bad expressions and inputs clearly', (t) => {
   const x = Tensor.randn([2, 3], { seed: 1 });
   const before = snapshot(x);

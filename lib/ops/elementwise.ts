@@ -205,7 +205,8 @@ export const elementwise = defineOp<ElementwiseArgs, { y: Tensor }>({
       return t;
     });
     // The output takes the largest input's shape; every other input must be a trailing part of it.
-    const largest = inputs.reduce((a, b) => (b.size > a.size ? b : a));
+    // Among equally large inputs the highest rank wins: [L, c] against [1, L, c] gives [1, L, c].
+    const largest = inputs.reduce((a, b) => (b.size > a.size || (b.size === a.size && b.rank > a.rank) ? b : a));
     const outShape = largest.shape;
     program.names.forEach((n, k) => {
       const t = inputs[k]!;
