@@ -19,3 +19,5 @@ import './mlstm.js';
 import './slstm.js';
 import './gau.js';
 import './flash.js';
+import './lru.js';
+import './s4d.js';

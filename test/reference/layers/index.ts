@@ -3,6 +3,8 @@
 
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { lstmReference } from './lstm.js';
+import { s4dReference } from './s4d.js';
+import { lruReference } from './lru.js';
 import { mamba2Reference } from './mamba2.js';
 import { attentionReference } from './attention.js';
 import { elmanReference } from './elman.js';
@@ -31,6 +33,8 @@ export interface LayerReference {
 
 export const layerReferences: Record<string, LayerReference> = {
   lstm: lstmReference,
+  s4d: s4dReference,
+  lru: lruReference,
   mamba2: mamba2Reference,
   attention: attentionReference,
   'local-attention': attentionReference,
