@@ -22,8 +22,8 @@ test('LRU eigenvalues lie inside the ring and phase range they were given', (t) 
       lo = Math.min(lo, mod);
       hi = Math.max(hi, mod);
     }
-    // The ring is filled, not just respected: 257 draws reach near both edges.
-    t.true(lo < rMin + 0.1 * (rMax - rMin) && hi > rMax - 0.1 * (rMax - rMin), `spread [${lo}, ${hi}]`);
+    // The ring is filled, not just respected: 257 draws reach near both edges (uniform in area, so the inner edge is rarer).
+    t.true(lo < rMin + 0.2 * (rMax - rMin) && hi > rMax - 0.1 * (rMax - rMin), `spread [${lo}, ${hi}]`);
   }
 });
 
