@@ -21,3 +21,4 @@ import './gau.js';
 import './flash.js';
 import './lru.js';
 import './s4d.js';
+import './s5.js';

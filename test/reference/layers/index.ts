@@ -3,6 +3,7 @@
 
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { lstmReference } from './lstm.js';
+import { s5Reference } from './s5.js';
 import { s4dReference } from './s4d.js';
 import { lruReference } from './lru.js';
 import { mamba2Reference } from './mamba2.js';
@@ -33,6 +34,7 @@ export interface LayerReference {
 
 export const layerReferences: Record<string, LayerReference> = {
   lstm: lstmReference,
+  s5: s5Reference,
   s4d: s4dReference,
   lru: lruReference,
   mamba2: mamba2Reference,
