@@ -22,3 +22,4 @@ import './flash.js';
 import './lru.js';
 import './s4d.js';
 import './s5.js';
+import './s4.js';

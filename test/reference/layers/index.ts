@@ -3,6 +3,7 @@
 
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { lstmReference } from './lstm.js';
+import { s4Reference } from './s4.js';
 import { s5Reference } from './s5.js';
 import { s4dReference } from './s4d.js';
 import { lruReference } from './lru.js';
@@ -34,6 +35,7 @@ export interface LayerReference {
 
 export const layerReferences: Record<string, LayerReference> = {
   lstm: lstmReference,
+  s4: s4Reference,
   s5: s5Reference,
   s4d: s4dReference,
   lru: lruReference,
