@@ -1,7 +1,7 @@
 // Checkpoint folders: config.json + *.safetensors (one file or shards), and an
 // optional tokenizer.json. Formats read:
 //   crossroad  — what model.save() writes (config.json carries our ModelConfig)
-//   MambaForCausalLM, LlamaForCausalLM (Hugging Face transformers)
+//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM (Hugging Face transformers)
 //   state-spaces Mamba / Mamba-2 (config with d_model, n_layer, ssm_cfg; tensors
 //   backbone.embedding…, as safetensors)
 // Each format is a converter: its config.json → our ModelConfig, and each
@@ -60,6 +60,27 @@ const converters: Record<string, (json: Json) => Converter> = {
     const mixerConfig = { dState: num(json, 'state_size', 16), dConv: num(json, 'conv_kernel', 4), expand: num(json, 'expand', 2), dtRank };
     const config = base('mamba', json, d, num(json, 'vocab_size'), layers(num(json, 'num_hidden_layers'), () => ({ mixer: 'mamba', mixerConfig, mlp: 'none' })), {
       normEps: num(json, 'layer_norm_epsilon', 1e-5),
+    });
+    return { config, rename: (n) => (n === 'backbone.embeddings.weight' ? 'backbone.embedding.weight' : n) };
+  },
+
+  Mamba2ForCausalLM(json) {
+    const d = num(json, 'hidden_size');
+    const expand = num(json, 'expand', 2);
+    const mixerConfig = {
+      dState: num(json, 'state_size', 128),
+      dConv: num(json, 'conv_kernel', 4),
+      expand,
+      headdim: num(json, 'head_dim', 64),
+      ngroups: num(json, 'n_groups', 1),
+    };
+    if (json.num_heads !== undefined && num(json, 'num_heads') * mixerConfig.headdim !== expand * d) {
+      throw new RangeError(`models.load: Mamba2 num_heads · head_dim (${num(json, 'num_heads')} · ${mixerConfig.headdim}) must equal expand · hidden_size (${expand * d})`);
+    }
+    if (json.use_bias === true) throw new RangeError('models.load: Mamba2ForCausalLM with use_bias = true (biases on in_proj/out_proj) is not supported');
+    const config = base('mamba2', json, d, num(json, 'vocab_size'), layers(num(json, 'num_hidden_layers'), () => ({ mixer: 'mamba2', mixerConfig, mlp: 'none' })), {
+      normEps: num(json, 'layer_norm_epsilon', 1e-5),
+      tieEmbeddings: json.tie_word_embeddings === true,
     });
     return { config, rename: (n) => (n === 'backbone.embeddings.weight' ? 'backbone.embedding.weight' : n) };
   },

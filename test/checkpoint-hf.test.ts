@@ -1,0 +1,108 @@
+// Hugging Face MambaForCausalLM and Mamba2ForCausalLM folders (written here with
+// HF tensor names and config fields, random weights) load, match a float64
+// reference of the architecture computed straight from the HF tensors, and
+// decode step by step as they prefill.
+
+import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { models, Tensor } from '../lib/index.js';
+import { readSafetensors, writeSafetensors } from '../lib/io/safetensors.js';
+import { relError } from './helpers.js';
+import { ssmStackReference } from './reference/models/ssm-stack.js';
+import { mambaReference } from './reference/layers/mamba.js';
+import { mamba2Reference } from './reference/layers/mamba2.js';
+
+function folder(tensors: Map<string, Tensor>, config: object): string {
+  const dir = mkdtempSync(join(tmpdir(), 'crossroad-hf-'));
+  writeSafetensors(join(dir, 'model.safetensors'), tensors);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  return dir;
+}
+
+async function check(t: import('ava').ExecutionContext, dir: string, expectArch: string, reference: (tensors: Map<string, Tensor>, tokens: number[][]) => Float64Array) {
+  const m = await models.load(dir);
+  t.is(m.config.architecture, expectArch);
+  const tokens = [[3, 14, 15, 9, 26, 5, 35, 8, 9, 7, 1]];
+  const logits = m.forwardSync(tokens).logits.data as Float32Array;
+  const ref = reference(readSafetensors(join(dir, 'model.safetensors')).tensors, tokens);
+  const err = relError(logits, ref);
+  t.true(err <= 1e-5, `logits vs float64 reference: relative error ${err}`);
+  const state = m.createState();
+  m.forwardSync([tokens[0]!.slice(0, 5)], { state });
+  let last: Float32Array = new Float32Array();
+  for (const id of tokens[0]!.slice(5)) last = m.stepSync([id], state).logits.data as Float32Array;
+  const V = m.config.vocabSize;
+  t.true(relError(last, logits.subarray((tokens[0]!.length - 1) * V)) <= 1e-5, 'prefill then steps equals the full pass');
+}
+
+test('MambaForCausalLM: HF names and config load and match the float64 Mamba', async (t) => {
+  const [d, n, dConv, expand, layers, vocab] = [16, 4, 4, 2, 2, 40];
+  const dI = expand * d;
+  const R = Math.ceil(d / 16);
+  const tensors = new Map<string, Tensor>();
+  let seed = 1;
+  const add = (name: string, shape: number[], std = 0.3) => tensors.set(name, Tensor.randn(shape, { seed: seed++, std }));
+  add('backbone.embeddings.weight', [vocab, d], 1);
+  for (let i = 0; i < layers; i++) {
+    const p = `backbone.layers.${i}.`;
+    tensors.set(`${p}norm.weight`, Tensor.rand([d], { seed: seed++, low: 0.5, high: 1.5 }));
+    add(`${p}mixer.in_proj.weight`, [2 * dI, d]);
+    add(`${p}mixer.conv1d.weight`, [dI, 1, dConv]);
+    add(`${p}mixer.conv1d.bias`, [dI]);
+    add(`${p}mixer.x_proj.weight`, [R + 2 * n, dI]);
+    add(`${p}mixer.dt_proj.weight`, [dI, R]);
+    add(`${p}mixer.dt_proj.bias`, [dI]);
+    tensors.set(`${p}mixer.A_log`, Tensor.rand([dI, n], { seed: seed++, low: 0, high: 2 }));
+    add(`${p}mixer.D`, [dI], 1);
+    add(`${p}mixer.out_proj.weight`, [d, dI]);
+  }
+  tensors.set('backbone.norm_f.weight', Tensor.rand([d], { seed: seed++, low: 0.5, high: 1.5 }));
+  const dir = folder(tensors, {
+    architectures: ['MambaForCausalLM'], model_type: 'mamba', hidden_size: d, num_hidden_layers: layers, vocab_size: vocab,
+    state_size: n, conv_kernel: dConv, expand, time_step_rank: 'auto', layer_norm_epsilon: 1e-5, tie_word_embeddings: true,
+  });
+  try {
+    await check(t, dir, 'mamba', (ts, tokens) => ssmStackReference(
+      { hidden: d, layers, vocab, eps: 1e-5, tied: true, mixer: { kind: 'mamba', config: { dState: n, dConv, expand, dtRank: 0 }, reference: mambaReference } },
+      ts, tokens));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('Mamba2ForCausalLM: HF names and config load and match the float64 Mamba-2', async (t) => {
+  const [d, N, dConv, expand, P, G, layers, vocab] = [16, 8, 4, 2, 8, 2, 2, 40];
+  const dI = expand * d;
+  const H = dI / P;
+  const tensors = new Map<string, Tensor>();
+  let seed = 100;
+  const add = (name: string, shape: number[], std = 0.3) => tensors.set(name, Tensor.randn(shape, { seed: seed++, std }));
+  add('backbone.embeddings.weight', [vocab, d], 1);
+  for (let i = 0; i < layers; i++) {
+    const p = `backbone.layers.${i}.`;
+    tensors.set(`${p}norm.weight`, Tensor.rand([d], { seed: seed++, low: 0.5, high: 1.5 }));
+    add(`${p}mixer.in_proj.weight`, [2 * dI + 2 * G * N + H, d]);
+    add(`${p}mixer.conv1d.weight`, [dI + 2 * G * N, 1, dConv]);
+    add(`${p}mixer.conv1d.bias`, [dI + 2 * G * N]);
+    add(`${p}mixer.dt_bias`, [H]);
+    tensors.set(`${p}mixer.A_log`, Tensor.rand([H], { seed: seed++, low: 0, high: 2 }));
+    add(`${p}mixer.D`, [H], 1);
+    tensors.set(`${p}mixer.norm.weight`, Tensor.rand([dI], { seed: seed++, low: 0.5, high: 1.5 }));
+    add(`${p}mixer.out_proj.weight`, [d, dI]);
+  }
+  tensors.set('backbone.norm_f.weight', Tensor.rand([d], { seed: seed++, low: 0.5, high: 1.5 }));
+  add('lm_head.weight', [vocab, d]);
+  const dir = folder(tensors, {
+    architectures: ['Mamba2ForCausalLM'], model_type: 'mamba2', hidden_size: d, num_hidden_layers: layers, vocab_size: vocab,
+    state_size: N, conv_kernel: dConv, expand, head_dim: P, num_heads: H, n_groups: G, layer_norm_epsilon: 1e-5, tie_word_embeddings: false,
+  });
+  try {
+    await check(t, dir, 'mamba2', (ts, tokens) => ssmStackReference(
+      { hidden: d, layers, vocab, eps: 1e-5, tied: false, mixer: { kind: 'mamba2', config: { dState: N, dConv, expand, headdim: P, ngroups: G }, reference: mamba2Reference } },
+      ts, tokens));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
