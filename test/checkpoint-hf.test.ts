@@ -13,6 +13,7 @@ import { relError } from './helpers.js';
 import { ssmStackReference } from './reference/models/ssm-stack.js';
 import { mambaReference } from './reference/layers/mamba.js';
 import { mamba2Reference } from './reference/layers/mamba2.js';
+import { recurrentGemmaReference } from './reference/models/recurrent-gemma.js';
 
 function folder(tensors: Map<string, Tensor>, config: object): string {
   const dir = mkdtempSync(join(tmpdir(), 'crossroad-hf-'));
@@ -102,6 +103,64 @@ test('Mamba2ForCausalLM: HF names and config load and match the float64 Mamba-2'
     await check(t, dir, 'mamba2', (ts, tokens) => ssmStackReference(
       { hidden: d, layers, vocab, eps: 1e-5, tied: false, mixer: { kind: 'mamba2', config: { dState: N, dConv, expand, headdim: P, ngroups: G }, reference: mamba2Reference } },
       ts, tokens));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('RecurrentGemmaForCausalLM: HF names and config load and match the float64 Griffin', async (t) => {
+  const [d, heads, lruWidth, conv, inter, layers, vocab, window] = [16, 4, 24, 4, 40, 3, 40, 4];
+  const bw = lruWidth / heads;
+  const D = d / heads;
+  const tensors = new Map<string, Tensor>();
+  let seed = 300;
+  const add = (name: string, shape: number[], std = 0.3) => tensors.set(name, Tensor.randn(shape, { seed: seed++, std }));
+  add('model.embed_tokens.weight', [vocab, d], 0.3);
+  const blockTypes = ['recurrent', 'recurrent', 'attention'];
+  for (let i = 0; i < layers; i++) {
+    const p = `model.layers.${i}.`;
+    add(`${p}temporal_pre_norm.weight`, [d], 0.2);
+    add(`${p}channel_pre_norm.weight`, [d], 0.2);
+    if (blockTypes[i % 3] === 'recurrent') {
+      add(`${p}temporal_block.linear_y.weight`, [lruWidth, d]);
+      add(`${p}temporal_block.linear_y.bias`, [lruWidth]);
+      add(`${p}temporal_block.linear_x.weight`, [lruWidth, d]);
+      add(`${p}temporal_block.linear_x.bias`, [lruWidth]);
+      add(`${p}temporal_block.linear_out.weight`, [d, lruWidth]);
+      add(`${p}temporal_block.linear_out.bias`, [d]);
+      add(`${p}temporal_block.conv_1d.weight`, [lruWidth, 1, conv]);
+      add(`${p}temporal_block.conv_1d.bias`, [lruWidth]);
+      add(`${p}temporal_block.rg_lru.recurrent_param`, [lruWidth], 1);
+      add(`${p}temporal_block.rg_lru.input_gate_weight`, [heads, bw, bw]);
+      add(`${p}temporal_block.rg_lru.input_gate_bias`, [heads, bw]);
+      add(`${p}temporal_block.rg_lru.recurrent_gate_weight`, [heads, bw, bw]);
+      add(`${p}temporal_block.rg_lru.recurrent_gate_bias`, [heads, bw]);
+    } else {
+      add(`${p}temporal_block.q_proj.weight`, [heads * D, d]);
+      add(`${p}temporal_block.k_proj.weight`, [D, d]);
+      add(`${p}temporal_block.v_proj.weight`, [D, d]);
+      add(`${p}temporal_block.o_proj.weight`, [d, heads * D]);
+      add(`${p}temporal_block.o_proj.bias`, [d]);
+    }
+    add(`${p}mlp_block.gate_proj.weight`, [inter / 2, d]);
+    add(`${p}mlp_block.gate_proj.bias`, [inter / 2]);
+    add(`${p}mlp_block.up_proj.weight`, [inter / 2, d]);
+    add(`${p}mlp_block.up_proj.bias`, [inter / 2]);
+    add(`${p}mlp_block.down_proj.weight`, [d, inter / 2]);
+    add(`${p}mlp_block.down_proj.bias`, [d]);
+  }
+  add('model.final_norm.weight', [d], 0.2);
+  const dir = folder(tensors, {
+    architectures: ['RecurrentGemmaForCausalLM'], model_type: 'recurrent_gemma', hidden_size: d, num_hidden_layers: layers, vocab_size: vocab,
+    num_attention_heads: heads, num_key_value_heads: 1, lru_width: lruWidth, conv1d_width: conv, intermediate_size: inter,
+    attention_window_size: window, partial_rotary_factor: 0.5, rope_theta: 10000, rms_norm_eps: 1e-6, final_logit_softcapping: 30,
+    block_types: blockTypes, embeddings_scale_by_sqrt_dim: true, tie_word_embeddings: true,
+  });
+  try {
+    await check(t, dir, 'griffin', (ts, tokens) => recurrentGemmaReference({
+      hidden: d, layers, vocab, eps: 1e-6, blockTypes, heads, kvHeads: 1, window, lruWidth, conv1dWidth: conv, mlpWidth: inter / 2,
+      softcap: 30, partialRotary: 0.5, ropeTheta: 10000, embedScale: 4, // √16 = 4 is exact in bfloat16
+    }, ts, tokens));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // Checkpoint folders: config.json + *.safetensors (one file or shards), and an
 // optional tokenizer.json. Formats read:
 //   crossroad  — what model.save() writes (config.json carries our ModelConfig)
-//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM (Hugging Face transformers)
+//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM, RecurrentGemmaForCausalLM (Hugging Face transformers)
 //   state-spaces Mamba / Mamba-2 (config with d_model, n_layer, ssm_cfg; tensors
 //   backbone.embedding…, as safetensors)
 // Each format is a converter: its config.json → our ModelConfig, and each
@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import type { LayerSpec, ModelConfig } from './config.js';
 import { LanguageModel } from './model.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
@@ -20,6 +20,15 @@ type Json = Record<string, unknown>;
 interface Converter {
   config: ModelConfig;
   rename(name: string): string | null;
+  /** a value change on load (by our name), e.g. Gemma's RMSNorm weight w used as 1 + w */
+  transform?(name: string, t: Tensor): Tensor;
+}
+
+/** x rounded to the nearest bfloat16 (ties to even), as PyTorch does for a bf16 scalar. */
+function bf16Round(x: number): number {
+  const bits = new Uint32Array(Float32Array.of(x).buffer)[0]!;
+  const rounded = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
+  return new Float32Array(Uint32Array.of(rounded >>> 0).buffer)[0]!;
 }
 
 function num(json: Json, key: string, fallback?: number): number {
@@ -83,6 +92,61 @@ const converters: Record<string, (json: Json) => Converter> = {
       tieEmbeddings: json.tie_word_embeddings === true,
     });
     return { config, rename: (n) => (n === 'backbone.embeddings.weight' ? 'backbone.embedding.weight' : n) };
+  },
+
+  RecurrentGemmaForCausalLM(json) {
+    const d = num(json, 'hidden_size');
+    const heads = num(json, 'num_attention_heads');
+    const pattern = Array.isArray(json.block_types) ? (json.block_types as unknown[]).map(String) : ['recurrent', 'recurrent', 'attention'];
+    if (pattern.length === 0 || pattern.some((b) => b !== 'recurrent' && b !== 'attention')) {
+      throw new RangeError(`models.load: RecurrentGemma block_types must list 'recurrent' / 'attention', got ${JSON.stringify(json.block_types)}`);
+    }
+    const recurrent = { lruWidth: num(json, 'lru_width', d), numHeads: heads, conv1dWidth: num(json, 'conv1d_width', 4) };
+    const attention = {
+      heads,
+      kvHeads: num(json, 'num_key_value_heads', 1),
+      headDim: num(json, 'head_dim', d / heads),
+      window: num(json, 'attention_window_size', 2048),
+      softcap: 0,
+      ropeBase: num(json, 'rope_theta', 10000),
+      ropeFraction: num(json, 'partial_rotary_factor', 0.5),
+      qkvBias: false,
+      outBias: true,
+    };
+    const n = num(json, 'num_hidden_layers');
+    const config = base('griffin', json, d, num(json, 'vocab_size'),
+      layers(n, (i) => (pattern[i % pattern.length] === 'recurrent'
+        ? { mixer: 'rglru', mixerConfig: recurrent, mlp: 'geglu' }
+        : { mixer: 'local-attention', mixerConfig: attention, mlp: 'geglu' })), {
+        normEps: num(json, 'rms_norm_eps', 1e-6),
+        mlpHidden: Math.floor(num(json, 'intermediate_size') / 2),
+        mlpBias: true,
+        // HF multiplies the embeddings by √d held as a bfloat16 scalar.
+        embedScale: json.embeddings_scale_by_sqrt_dim === false ? 1 : bf16Round(Math.sqrt(d)),
+        logitSoftcap: json.final_logit_softcapping === undefined || json.final_logit_softcapping === null ? 30 : num(json, 'final_logit_softcapping'),
+        tieEmbeddings: json.tie_word_embeddings !== false,
+      });
+    const rename = (name: string): string | null => {
+      if (name === 'model.embed_tokens.weight') return 'backbone.embedding.weight';
+      if (name === 'model.final_norm.weight') return 'backbone.norm_f.weight';
+      if (name === 'lm_head.weight') return name;
+      const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+      if (!m) return name;
+      const rest = m[2]!
+        .replace(/^temporal_pre_norm\./, 'norm.')
+        .replace(/^channel_pre_norm\./, 'norm2.')
+        .replace(/^temporal_block\./, 'mixer.')
+        .replace(/^mlp_block\./, 'mlp.');
+      return `backbone.layers.${m[1]}.${rest}`;
+    };
+    // Gemma's RMSNorm scales by (1 + w).
+    const isNorm = (ours: string) => /(\.norm\.weight|\.norm2\.weight|^backbone\.norm_f\.weight)$/.test(ours);
+    const transform = (ours: string, t: Tensor): Tensor => {
+      if (!isNorm(ours)) return t;
+      const f = t.dtype === 'float32' ? t : t.astype('float32');
+      return new Tensor(Float32Array.from(f.data as Float32Array, (w) => 1 + w), f.shape);
+    };
+    return { config, rename, transform };
   },
 
   LlamaForCausalLM(json) {
@@ -176,7 +240,7 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
   } catch (e) {
     throw new RangeError(`models.load: ${configPath} is not valid JSON (${(e as Error).message})`);
   }
-  const { config, rename } = converterFor(json);
+  const { config, rename, transform } = converterFor(json);
   const model = new LanguageModel(config);
   const weights = new Map<string, Tensor>();
   for (const file of weightFiles(dir)) {
@@ -186,7 +250,7 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
       if (ours === null) continue;
       if (ours === 'lm_head.weight' && config.tieEmbeddings) continue;  // some exporters save the tied copy too
       if (weights.has(ours)) throw new RangeError(`models.load: tensor '${ours}' appears twice in ${dir}`);
-      weights.set(ours, t);
+      weights.set(ours, transform ? transform(ours, t) : t);
     }
   }
   model.loadParameters(weights);

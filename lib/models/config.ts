@@ -41,6 +41,8 @@ export interface ModelConfig {
   embedScale?: number;
   /** > 0: logits → softcap·tanh(logits / softcap) (RecurrentGemma: 30); default 0 (off) */
   logitSoftcap?: number;
+  /** biases on the MLP's projections (RecurrentGemma); default false */
+  mlpBias?: boolean;
 }
 
 const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'geglu', 'moe'];

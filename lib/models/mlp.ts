@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import type { Init } from '../layers/init.js';
 import type { MlpKind } from './config.js';
 
-export function initMlp(kind: MlpKind, d: number, hidden: number, experts: number, init: Init): Record<string, Tensor> {
+export function initMlp(kind: MlpKind, d: number, hidden: number, experts: number, init: Init, bias = false): Record<string, Tensor> {
   switch (kind) {
     case 'none':
       return {};
@@ -19,8 +19,15 @@ export function initMlp(kind: MlpKind, d: number, hidden: number, experts: numbe
         'fc2.bias': init.linearBias(d, hidden),
       };
     case 'swiglu':
-    case 'geglu':
-      return { 'gate_proj.weight': init.linear(hidden, d), 'up_proj.weight': init.linear(hidden, d), 'down_proj.weight': init.linear(d, hidden) };
+    case 'geglu': {
+      const p: Record<string, Tensor> = { 'gate_proj.weight': init.linear(hidden, d), 'up_proj.weight': init.linear(hidden, d), 'down_proj.weight': init.linear(d, hidden) };
+      if (bias) {
+        p['gate_proj.bias'] = init.linearBias(hidden, d);
+        p['up_proj.bias'] = init.linearBias(hidden, d);
+        p['down_proj.bias'] = init.linearBias(d, hidden);
+      }
+      return p;
+    }
     case 'moe':
       return {
         'router.weight': init.linear(experts, d),
@@ -42,10 +49,10 @@ export function runMlp(run: OpRunner, kind: MlpKind, p: Record<string, Tensor>, 
     }
     case 'swiglu':
     case 'geglu': {
-      const g = run.linear({ x, weight: p['gate_proj.weight']! }).y;
-      const u = run.linear({ x, weight: p['up_proj.weight']! }).y;
+      const g = run.linear({ x, weight: p['gate_proj.weight']!, bias: p['gate_proj.bias'] }).y;
+      const u = run.linear({ x, weight: p['up_proj.weight']!, bias: p['up_proj.bias'] }).y;
       const h = run.elementwise({ expr: kind === 'swiglu' ? 'silu(g) * u' : 'gelu_tanh(g) * u', inputs: { g, u } }).y;
-      return run.linear({ x: h, weight: p['down_proj.weight']! }).y;
+      return run.linear({ x: h, weight: p['down_proj.weight']!, bias: p['down_proj.bias'] }).y;
     }
     case 'moe': {
       const d = x.shape[x.rank - 1]!;

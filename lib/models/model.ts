@@ -96,7 +96,7 @@ export class LanguageModel {
         mlp,
         norm: this.initNorm(),
         norm2: mlp === 'none' ? {} : this.initNorm(),
-        mlpParams: initMlp(mlp, d, config.mlpHidden, config.experts, init),
+        mlpParams: initMlp(mlp, d, config.mlpHidden, config.experts, init, config.mlpBias ?? false),
       };
       for (const [n, t] of Object.entries(block.norm)) own(`${prefix}.norm.${n}`, t);
       for (const [n, t] of Object.entries(mixer.parameters)) own(`${prefix}.mixer.${n}`, t);
