@@ -14,6 +14,7 @@ import { ssmStackReference } from './reference/models/ssm-stack.js';
 import { mambaReference } from './reference/layers/mamba.js';
 import { mamba2Reference } from './reference/layers/mamba2.js';
 import { recurrentGemmaReference } from './reference/models/recurrent-gemma.js';
+import { jambaReference } from './reference/models/jamba.js';
 
 function folder(tensors: Map<string, Tensor>, config: object): string {
   const dir = mkdtempSync(join(tmpdir(), 'crossroad-hf-'));
@@ -160,6 +161,69 @@ test('RecurrentGemmaForCausalLM: HF names and config load and match the float64 
     await check(t, dir, 'griffin', (ts, tokens) => recurrentGemmaReference({
       hidden: d, layers, vocab, eps: 1e-6, blockTypes, heads, kvHeads: 1, window, lruWidth, conv1dWidth: conv, mlpWidth: inter / 2,
       softcap: 30, partialRotary: 0.5, ropeTheta: 10000, embedScale: 4, // √16 = 4 is exact in bfloat16
+    }, ts, tokens));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('JambaForCausalLM: HF names and config load (experts stacked) and match the float64 Jamba', async (t) => {
+  const [d, heads, layers, vocab, ffn, E, n, dConv, expand] = [16, 4, 4, 40, 24, 3, 4, 4, 2];
+  const dI = expand * d;
+  const R = Math.ceil(d / 16);
+  const tensors = new Map<string, Tensor>();
+  let seed = 500;
+  const add = (name: string, shape: number[], std = 0.3) => tensors.set(name, Tensor.randn(shape, { seed: seed++, std }));
+  const norm = (name: string, size: number) => tensors.set(name, Tensor.rand([size], { seed: seed++, low: 0.5, high: 1.5 }));
+  add('model.embed_tokens.weight', [vocab, d], 1);
+  const [attnPeriod, attnOffset, expertPeriod, expertOffset] = [4, 2, 2, 1];
+  for (let i = 0; i < layers; i++) {
+    const p = `model.layers.${i}.`;
+    norm(`${p}input_layernorm.weight`, d);
+    norm(`${p}pre_ff_layernorm.weight`, d);
+    if (i % attnPeriod === attnOffset) {
+      for (const w of ['q_proj', 'k_proj', 'v_proj']) add(`${p}self_attn.${w}.weight`, [w === 'q_proj' ? d : d / 2, d]);
+      add(`${p}self_attn.o_proj.weight`, [d, d]);
+    } else {
+      add(`${p}mamba.in_proj.weight`, [2 * dI, d]);
+      add(`${p}mamba.conv1d.weight`, [dI, 1, dConv]);
+      add(`${p}mamba.conv1d.bias`, [dI]);
+      add(`${p}mamba.x_proj.weight`, [R + 2 * n, dI]);
+      add(`${p}mamba.dt_proj.weight`, [dI, R]);
+      add(`${p}mamba.dt_proj.bias`, [dI]);
+      tensors.set(`${p}mamba.A_log`, Tensor.rand([dI, n], { seed: seed++, low: 0, high: 2 }));
+      add(`${p}mamba.D`, [dI], 1);
+      add(`${p}mamba.out_proj.weight`, [d, dI]);
+      norm(`${p}mamba.dt_layernorm.weight`, R);
+      norm(`${p}mamba.b_layernorm.weight`, n);
+      norm(`${p}mamba.c_layernorm.weight`, n);
+    }
+    if (i % expertPeriod === expertOffset) {
+      add(`${p}feed_forward.router.weight`, [E, d], 1);
+      for (let e = 0; e < E; e++) {
+        add(`${p}feed_forward.experts.${e}.gate_proj.weight`, [ffn, d]);
+        add(`${p}feed_forward.experts.${e}.up_proj.weight`, [ffn, d]);
+        add(`${p}feed_forward.experts.${e}.down_proj.weight`, [d, ffn]);
+      }
+    } else {
+      add(`${p}feed_forward.gate_proj.weight`, [ffn, d]);
+      add(`${p}feed_forward.up_proj.weight`, [ffn, d]);
+      add(`${p}feed_forward.down_proj.weight`, [d, ffn]);
+    }
+  }
+  norm('model.final_layernorm.weight', d);
+  add('lm_head.weight', [vocab, d]);
+  const dir = folder(tensors, {
+    architectures: ['JambaForCausalLM'], model_type: 'jamba', hidden_size: d, num_hidden_layers: layers, vocab_size: vocab,
+    num_attention_heads: heads, num_key_value_heads: 2, intermediate_size: ffn, num_experts: E, num_experts_per_tok: 2,
+    attn_layer_period: attnPeriod, attn_layer_offset: attnOffset, expert_layer_period: expertPeriod, expert_layer_offset: expertOffset,
+    mamba_d_state: n, mamba_d_conv: dConv, mamba_expand: expand, mamba_dt_rank: 'auto', mamba_conv_bias: true, mamba_proj_bias: false,
+    rms_norm_eps: 1e-6, tie_word_embeddings: false,
+  });
+  try {
+    await check(t, dir, 'jamba', (ts, tokens) => jambaReference({
+      hidden: d, layers, vocab, eps: 1e-6, heads, kvHeads: 2, attnPeriod, attnOffset, expertPeriod, expertOffset, experts: E, topK: 2, ffn,
+      mamba: { dState: n, dConv, expand, dtRank: 0 },
     }, ts, tokens));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // Checkpoint folders: config.json + *.safetensors (one file or shards), and an
 // optional tokenizer.json. Formats read:
 //   crossroad  — what model.save() writes (config.json carries our ModelConfig)
-//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM, RecurrentGemmaForCausalLM (Hugging Face transformers)
+//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM, RecurrentGemmaForCausalLM, JambaForCausalLM (Hugging Face transformers)
 //   state-spaces Mamba / Mamba-2 (config with d_model, n_layer, ssm_cfg; tensors
 //   backbone.embedding…, as safetensors)
 // Each format is a converter: its config.json → our ModelConfig, and each
@@ -22,6 +22,22 @@ interface Converter {
   rename(name: string): string | null;
   /** a value change on load (by our name), e.g. Gemma's RMSNorm weight w used as 1 + w */
   transform?(name: string, t: Tensor): Tensor;
+  /** last step over all tensors (by our names), e.g. stacking per-expert weights into [E, …] */
+  finish?(weights: Map<string, Tensor>): void;
+}
+
+/** Stacks equally shaped tensors into one [n, ...shape] float32 tensor. */
+function stack(parts: Tensor[]): Tensor {
+  const shape = parts[0]!.shape;
+  const size = parts[0]!.size;
+  const out = new Float32Array(parts.length * size);
+  parts.forEach((p, i) => {
+    if (p.shape.length !== shape.length || p.shape.some((v, j) => v !== shape[j])) {
+      throw new RangeError(`models.load: experts' weights differ in shape: [${shape.join(', ')}] vs [${p.shape.join(', ')}]`);
+    }
+    out.set((p.dtype === 'float32' ? p : p.astype('float32')).data as Float32Array, i * size);
+  });
+  return new Tensor(out, [parts.length, ...shape]);
 }
 
 /** x rounded to the nearest bfloat16 (ties to even), as PyTorch does for a bf16 scalar. */
@@ -149,6 +165,64 @@ const converters: Record<string, (json: Json) => Converter> = {
     return { config, rename, transform };
   },
 
+  JambaForCausalLM(json) {
+    const d = num(json, 'hidden_size');
+    const heads = num(json, 'num_attention_heads');
+    const experts = num(json, 'num_experts', 16);
+    const [attnPeriod, attnOffset] = [num(json, 'attn_layer_period', 8), num(json, 'attn_layer_offset', 4)];
+    const [expertPeriod, expertOffset] = [num(json, 'expert_layer_period', 2), num(json, 'expert_layer_offset', 1)];
+    if (json.mamba_proj_bias === true) throw new RangeError('models.load: Jamba with mamba_proj_bias = true is not supported');
+    const dtRank = json.mamba_dt_rank === 'auto' || json.mamba_dt_rank === undefined ? 0 : num(json, 'mamba_dt_rank');
+    const eps = num(json, 'rms_norm_eps', 1e-6);
+    const mamba = { dState: num(json, 'mamba_d_state', 16), dConv: num(json, 'mamba_d_conv', 4), expand: num(json, 'mamba_expand', 2), dtRank, innerNorms: true, innerNormEps: eps };
+    // Jamba's attention has no positional encoding (the Mamba layers carry position).
+    const attention = { heads, kvHeads: num(json, 'num_key_value_heads', heads), headDim: d / heads, window: 0, softcap: 0, ropeBase: 10000, ropeFraction: 0, qkvBias: false, outBias: false };
+    const config = base('jamba', json, d, num(json, 'vocab_size'),
+      layers(num(json, 'num_hidden_layers'), (i) => ({
+        mixer: i % attnPeriod === attnOffset ? 'attention' : 'mamba',
+        mixerConfig: i % attnPeriod === attnOffset ? attention : mamba,
+        mlp: experts > 1 && i % expertPeriod === expertOffset ? 'moe' : 'swiglu',
+      })), {
+        normEps: eps,
+        mlpHidden: num(json, 'intermediate_size'),
+        experts,
+        topK: num(json, 'num_experts_per_tok', 2),
+        tieEmbeddings: json.tie_word_embeddings === true,
+      });
+    const rename = (name: string): string | null => {
+      if (name === 'model.embed_tokens.weight') return 'backbone.embedding.weight';
+      if (name === 'model.final_layernorm.weight') return 'backbone.norm_f.weight';
+      if (name === 'lm_head.weight') return name;
+      const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+      if (!m) return name;
+      const rest = m[2]!
+        .replace(/^input_layernorm\./, 'norm.')
+        .replace(/^pre_ff_layernorm\./, 'norm2.')
+        .replace(/^(mamba|self_attn)\./, 'mixer.')
+        .replace(/^feed_forward\.router\./, 'moe.router.')
+        .replace(/^feed_forward\.experts\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$/, 'moe.expert.$1.$2')
+        .replace(/^feed_forward\./, 'mlp.');
+      return `backbone.layers.${m[1]}.${rest}`;
+    };
+    const finish = (weights: Map<string, Tensor>) => {
+      const groups = new Map<string, Tensor[]>();
+      for (const [name, t] of [...weights]) {
+        const m = /^(backbone\.layers\.\d+\.moe)\.expert\.(\d+)\.(gate_proj|up_proj|down_proj)$/.exec(name);
+        if (!m) continue;
+        const key = `${m[1]}.experts.${m[3]}`;
+        const list = groups.get(key) ?? [];
+        list[Number(m[2])] = t;
+        groups.set(key, list);
+        weights.delete(name);
+      }
+      for (const [key, list] of groups) {
+        if (list.length !== experts || list.some((t) => !t)) throw new RangeError(`models.load: ${key} needs all ${experts} experts, found ${list.filter(Boolean).length}`);
+        weights.set(key, stack(list));
+      }
+    };
+    return { config, rename, finish };
+  },
+
   LlamaForCausalLM(json) {
     const d = num(json, 'hidden_size');
     const heads = num(json, 'num_attention_heads');
@@ -240,7 +314,7 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
   } catch (e) {
     throw new RangeError(`models.load: ${configPath} is not valid JSON (${(e as Error).message})`);
   }
-  const { config, rename, transform } = converterFor(json);
+  const { config, rename, transform, finish } = converterFor(json);
   const model = new LanguageModel(config);
   const weights = new Map<string, Tensor>();
   for (const file of weightFiles(dir)) {
@@ -253,6 +327,7 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
       weights.set(ours, transform ? transform(ours, t) : t);
     }
   }
+  finish?.(weights);
   model.loadParameters(weights);
   const tokenizerPath = join(dir, 'tokenizer.json');
   if (existsSync(tokenizerPath)) model.tokenizer = loadTokenizer(dir);

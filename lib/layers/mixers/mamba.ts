@@ -35,6 +35,10 @@ export interface MambaConfig extends BaseConfig {
   dtRank: number;
   dtMin: number;
   dtMax: number;
+  /** Jamba's Mamba: RMSNorms on dt, B and C after x_proj (dt_layernorm, b_layernorm, c_layernorm) */
+  innerNorms: boolean;
+  /** their epsilon */
+  innerNormEps: number;
 }
 
 type MambaState = { conv: Tensor; ssm: Tensor };
@@ -81,6 +85,11 @@ class MambaMixer implements Mixer<MambaState> {
       D: init.full([dI], 1),
       'out_proj.weight': init.linear(d, dI),
     };
+    if (config.innerNorms) {
+      this.parameters['dt_layernorm.weight'] = init.full([R], 1);
+      this.parameters['b_layernorm.weight'] = init.full([n], 1);
+      this.parameters['c_layernorm.weight'] = init.full([n], 1);
+    }
   }
 
   private shapes(batch: number): Record<string, number[]> {
@@ -112,9 +121,17 @@ class MambaMixer implements Mixer<MambaState> {
       returnFinalState: state !== undefined,
     });
     const x = conv.y;
-    const dt = run.linear({ x, weight: xW.slice(0, R) }).y;
-    const B = run.linear({ x, weight: xW.slice(R, R + n) }).y.reshape([batch, L, 1, n]);
-    const C = run.linear({ x, weight: xW.slice(R + n, R + 2 * n) }).y.reshape([batch, L, 1, n]);
+    let dt = run.linear({ x, weight: xW.slice(0, R) }).y;
+    let B = run.linear({ x, weight: xW.slice(R, R + n) }).y;
+    let C = run.linear({ x, weight: xW.slice(R + n, R + 2 * n) }).y;
+    if (this.config.innerNorms) {
+      const eps = this.config.innerNormEps;
+      dt = run.rmsNorm({ x: dt, weight: p['dt_layernorm.weight'], eps }).y;
+      B = run.rmsNorm({ x: B, weight: p['b_layernorm.weight'], eps }).y;
+      C = run.rmsNorm({ x: C, weight: p['c_layernorm.weight'], eps }).y;
+    }
+    B = B.reshape([batch, L, 1, n]);
+    C = C.reshape([batch, L, 1, n]);
     const delta = run.linear({ x: dt, weight: p['dt_proj.weight']! }).y; // the bias goes in with the softplus
     const scan = run.selectiveScan({
       u: x,
@@ -139,8 +156,8 @@ export const mambaSpec = registerMixer<MambaConfig>({
   family: 'ssm',
   paper: { title: 'Mamba: Linear-Time Sequence Modeling with Selective State Spaces', authors: 'Gu, Dao', year: 2023, url: 'https://arxiv.org/abs/2312.00752' },
   summary: 'selective SSM h_t = exp(Δ_t A)h_{t−1} + Δ_t B_t x_t with input-dependent Δ, B, C, after a causal conv, gated by silu(z) (mamba_simple.py)',
-  defaults: { dState: 16, dConv: 4, expand: 2, dtRank: 0, dtMin: 0.001, dtMax: 0.1 },
-  variants: [{ dState: 8, dConv: 2, expand: 1, dtRank: 5, dtMin: 0.01, dtMax: 0.5 }],
+  defaults: { dState: 16, dConv: 4, expand: 2, dtRank: 0, dtMin: 0.001, dtMax: 0.1, innerNorms: false, innerNormEps: 1e-6 },
+  variants: [{ dState: 8, dConv: 2, expand: 1, dtRank: 5, dtMin: 0.01, dtMax: 0.5 }, { innerNorms: true, dtRank: 3 }],
   constantState: true,
   create: (config) => new MambaMixer(config),
 });

@@ -1,7 +1,7 @@
 // Float64 Mamba block (mamba_simple.py's step(), token by token from zero state).
 
 import type { LayerReference } from './index.js';
-import { linear, param, silu, softplus } from './common.js';
+import { linear, param, rmsNorm, silu, softplus } from './common.js';
 
 export const mambaReference: LayerReference = {
   forward(mixer, x, batch, L) {
@@ -34,6 +34,13 @@ export const mambaReference: LayerReference = {
           xc[c] = silu(s);
         }
         const dbl = linear(xc, 1, dI, xW, R + 2 * n);
+        if (mixer.config.innerNorms) {
+          // Jamba: RMSNorm on dt, B and C separately.
+          const eps = mixer.config.innerNormEps as number;
+          dbl.set(rmsNorm(dbl.subarray(0, R), 1, R, param(mixer, 'dt_layernorm.weight'), eps), 0);
+          dbl.set(rmsNorm(dbl.subarray(R, R + n), 1, n, param(mixer, 'b_layernorm.weight'), eps), R);
+          dbl.set(rmsNorm(dbl.subarray(R + n, R + 2 * n), 1, n, param(mixer, 'c_layernorm.weight'), eps), R + n);
+        }
         const dt = linear(dbl.subarray(0, R), 1, R, dtW, dI, dtB);
         for (let c = 0; c < dI; c++) {
           const delta = softplus(dt[c]!);
