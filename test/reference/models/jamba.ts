@@ -9,6 +9,7 @@ import { attentionReference } from '../layers/attention.js';
 import { mambaReference } from '../layers/mamba.js';
 import { linear, rmsNorm, silu } from '../layers/common.js';
 import { moeRef } from '../moe.js';
+import { embed, tensorGetter } from './common.js';
 
 export interface JambaRefConfig {
   hidden: number;
@@ -28,18 +29,13 @@ export interface JambaRefConfig {
 }
 
 export function jambaReference(c: JambaRefConfig, tensors: Map<string, Tensor>, tokens: number[][]): Float64Array {
-  const get = (n: string) => {
-    const t = tensors.get(n);
-    if (!t) throw new Error(`jambaReference: missing ${n}`);
-    return Float64Array.from(t.toArray());
-  };
+  const get = tensorGetter('jambaReference', tensors);
   const d = c.hidden;
   const batch = tokens.length;
   const L = tokens[0]!.length;
   const rows = batch * L;
   const emb = get('model.embed_tokens.weight');
-  let x = new Float64Array(rows * d);
-  tokens.flat().forEach((id, r) => x.set(emb.subarray(id * d, (id + 1) * d), r * d));
+  let x = embed(emb, d, tokens);
   for (let i = 0; i < c.layers; i++) {
     const p = `model.layers.${i}.`;
     const attention = i % c.attnPeriod === c.attnOffset;

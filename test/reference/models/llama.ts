@@ -5,6 +5,7 @@ import type { Tensor } from '../../../lib/tensor.js';
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import { attentionReference } from '../layers/attention.js';
 import { linear, rmsNorm, silu } from '../layers/common.js';
+import { embed, tensorGetter } from './common.js';
 
 export interface LlamaRefConfig {
   hidden_size: number;
@@ -19,18 +20,13 @@ export interface LlamaRefConfig {
 }
 
 export function llamaReference(c: LlamaRefConfig, tensors: Map<string, Tensor>, tokens: number[][]): Float64Array {
-  const get = (n: string) => {
-    const t = tensors.get(n);
-    if (!t) throw new Error(`llamaReference: missing ${n}`);
-    return Float64Array.from(t.toArray());
-  };
+  const get = tensorGetter('llamaReference', tensors);
   const d = c.hidden_size;
   const batch = tokens.length;
   const L = tokens[0]!.length;
   const rows = batch * L;
   const emb = get('model.embed_tokens.weight');
-  let x = new Float64Array(rows * d);
-  tokens.flat().forEach((id, r) => x.set(emb.subarray(id * d, (id + 1) * d), r * d));
+  let x = embed(emb, d, tokens);
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}.`;
     const attnIn = rmsNorm(x, rows, d, get(`${p}input_layernorm.weight`), c.rms_norm_eps);

@@ -8,6 +8,7 @@ import type { Mixer } from '../../../lib/layers/mixer.js';
 import { attentionReference } from '../layers/attention.js';
 import { rglruReference } from '../layers/rglru.js';
 import { geluTanh, linear, rmsNorm } from '../layers/common.js';
+import { embed, tensorGetter } from './common.js';
 
 export interface RecurrentGemmaRefConfig {
   hidden: number;
@@ -28,21 +29,14 @@ export interface RecurrentGemmaRefConfig {
 }
 
 export function recurrentGemmaReference(c: RecurrentGemmaRefConfig, tensors: Map<string, Tensor>, tokens: number[][]): Float64Array {
-  const get = (n: string) => {
-    const t = tensors.get(n);
-    if (!t) throw new Error(`recurrentGemmaReference: missing ${n}`);
-    return Float64Array.from(t.toArray());
-  };
+  const get = tensorGetter('recurrentGemmaReference', tensors);
   const onePlus = (n: string) => get(n).map((w) => 1 + w);
   const d = c.hidden;
   const batch = tokens.length;
   const L = tokens[0]!.length;
   const rows = batch * L;
   const emb = get('model.embed_tokens.weight');
-  let x = new Float64Array(rows * d);
-  tokens.flat().forEach((id, r) => {
-    for (let j = 0; j < d; j++) x[r * d + j] = emb[id * d + j]! * c.embedScale;
-  });
+  let x = embed(emb, d, tokens, c.embedScale);
   for (let i = 0; i < c.layers; i++) {
     const p = `model.layers.${i}.`;
     const parameters: Record<string, Tensor> = {};

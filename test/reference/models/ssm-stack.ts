@@ -8,6 +8,7 @@ import type { Tensor } from '../../../lib/tensor.js';
 import type { Mixer } from '../../../lib/layers/mixer.js';
 import type { LayerReference } from '../layers/index.js';
 import { linear, rmsNorm } from '../layers/common.js';
+import { embed, tensorGetter } from './common.js';
 
 export interface StackRefConfig {
   hidden: number;
@@ -19,18 +20,13 @@ export interface StackRefConfig {
 }
 
 export function ssmStackReference(c: StackRefConfig, tensors: Map<string, Tensor>, tokens: number[][]): Float64Array {
-  const get = (n: string) => {
-    const t = tensors.get(n);
-    if (!t) throw new Error(`ssmStackReference: missing ${n}`);
-    return Float64Array.from(t.toArray());
-  };
+  const get = tensorGetter('ssmStackReference', tensors);
   const d = c.hidden;
   const batch = tokens.length;
   const L = tokens[0]!.length;
   const rows = batch * L;
   const emb = get('backbone.embeddings.weight');
-  let x = new Float64Array(rows * d);
-  tokens.flat().forEach((id, r) => x.set(emb.subarray(id * d, (id + 1) * d), r * d));
+  let x = embed(emb, d, tokens);
   for (let i = 0; i < c.layers; i++) {
     const prefix = `backbone.layers.${i}.mixer.`;
     const parameters: Record<string, Tensor> = {};
