@@ -135,3 +135,19 @@ test('bad input gets clear errors', (t) => {
   t.throws(() => m.createState({ batch: 0 }), { instanceOf: RangeError, message: /batch/ });
   t.true(m instanceof LanguageModel);
 });
+
+test('castWeights stores the matrix weights in bf16/f16 (close logits, half the bytes) and rejects other dtypes', (t) => {
+  const m = models.create('mamba', { ...small, seed: 4 });
+  const rows = tokenRows(1, 9, 3);
+  const before = m.forwardSync(rows).logits.data as Float32Array;
+  const bytes = () => Object.values(m.parameters).reduce((n, p) => n + p.data.byteLength, 0);
+  const f32Bytes = bytes();
+  m.castWeights('bfloat16');
+  t.is(m.parameters['backbone.embedding.weight']!.dtype, 'bfloat16');
+  t.is(m.parameters['backbone.layers.0.mixer.in_proj.weight']!.dtype, 'bfloat16');
+  t.is(m.parameters['backbone.layers.0.mixer.A_log']!.dtype, 'float32', 'state-space parameters stay float32');
+  t.true(bytes() < 0.75 * f32Bytes);
+  const after = m.forwardSync(rows).logits.data as Float32Array;
+  t.true(relError(after, before) < 3e-2, `bf16 weights: relative error ${relError(after, before)}`);
+  t.throws(() => m.castWeights('int32' as never), { instanceOf: RangeError, message: /castWeights: dtype must be/ });
+});
