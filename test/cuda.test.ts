@@ -107,13 +107,13 @@ test('an op without a CUDA implementation says so', (t) => {
   });
 });
 
-test('the CUDA op table lists the GEMM ops exactly when the build has CUDA', (t) => {
+test('the CUDA op table lists the GEMM and sequence ops exactly when the build has CUDA', (t) => {
   const names = cudaOpNames();
   if (!cuda.built) {
     t.is(names.size, 0);
     return;
   }
-  for (const op of ['matmul', 'linear', 'bmm']) t.true(names.has(op), op);
+  for (const op of ['matmul', 'linear', 'bmm', 'attention', 'selectiveScan', 'causalConv1d']) t.true(names.has(op), op);
 });
 
 test('native code never trusts a device buffer it did not make', (t) => {
@@ -308,4 +308,80 @@ gpu('device memory goes back to the cache when tensors are collected', async (t)
   }
   t.true(cudaMemory().inUse <= before, `${cudaMemory().inUse} bytes in use, ${before} before`);
   t.true(cudaMemory().cached >= 8 * 4 * (1 << 20));
+});
+
+// ---- sequence kernels on the GPU, against the CPU ops ----------------------------------
+
+async function onDevice<T extends Record<string, Tensor | undefined>>(tensors: T): Promise<T> {
+  const out: Record<string, Tensor | undefined> = {};
+  for (const [k, v] of Object.entries(tensors)) out[k] = v === undefined ? undefined : await v.toDevice('cuda');
+  return out as T;
+}
+
+gpu('attention on the device matches the CPU op (causal, window, GQA, softcap, ragged rows, split-key decode)', async (t) => {
+  const cases: [number, number, number, number, number, number, Record<string, unknown>][] = [
+    // b, Tq, Tk, H, Hkv, D, options
+    [1, 7, 7, 3, 3, 16, { causal: true }],
+    [2, 65, 65, 4, 2, 64, { causal: true, window: 9 }],
+    [1, 33, 33, 4, 1, 80, { causal: true, softcap: 20 }],
+    [2, 5, 100, 2, 1, 64, { causal: true }],
+    [1, 1, 4097, 8, 2, 128, { causal: true }],
+    [2, 3, 3000, 4, 4, 64, { causal: false }],
+    [1, 40, 30, 2, 2, 32, { causal: true }],
+  ];
+  for (const [b, Tq, Tk, H, Hkv, D, options] of cases) {
+    const q = Tensor.randn([b, Tq, H, D], { seed: Tq + D });
+    const k = Tensor.randn([b, Tk, Hkv, D], { seed: Tk + 1 });
+    const v = Tensor.randn([b, Tk, Hkv, D], { seed: Tk + 2 });
+    const expected = ops.attentionSync({ q, k, v, ...options }).o.data as Float32Array;
+    const dev = await onDevice({ q, k, v });
+    const { o } = await ops.attention({ q: dev.q!, k: dev.k!, v: dev.v!, ...options });
+    const got = (await o.toHost()).data as Float32Array;
+    const err = relError(got, expected);
+    t.true(err <= 1e-5, `b=${b} Tq=${Tq} Tk=${Tk} H=${H}/${Hkv} D=${D} ${JSON.stringify(options)}: relative error ${err}`);
+  }
+  const q = Tensor.randn([2, 1, 2, 16], { seed: 5 });
+  const k = Tensor.randn([2, 50, 2, 16], { seed: 6 });
+  const v = Tensor.randn([2, 50, 2, 16], { seed: 7 });
+  const kvLengths = Tensor.from([17, 50], [2], 'int32');
+  const expected = ops.attentionSync({ q, k, v, kvLengths, causal: true }).o.data as Float32Array;
+  const dev = await onDevice({ q, k, v, kvLengths });
+  const got = (await (await ops.attention({ q: dev.q!, k: dev.k!, v: dev.v!, kvLengths: dev.kvLengths!, causal: true })).o.toHost()).data as Float32Array;
+  t.true(relError(got, expected) <= 1e-5, 'ragged kvLengths');
+});
+
+gpu('selectiveScan on the device matches the CPU op (groups, z, D, softplus, states, n up to 256)', async (t) => {
+  for (const [b, L, d, n, g] of [[1, 1, 7, 16, 1], [2, 33, 24, 16, 2], [1, 1000, 33, 1, 1], [1, 65, 8, 256, 4]] as const) {
+    const args = {
+      u: Tensor.randn([b, L, d], { seed: 1 }),
+      delta: Tensor.randn([b, L, d], { seed: 2, std: 0.5 }),
+      A: Tensor.rand([d, n], { seed: 3, low: -2, high: -0.1 }),
+      B: Tensor.randn([b, L, g, n], { seed: 4 }),
+      C: Tensor.randn([b, L, g, n], { seed: 5 }),
+      D: Tensor.randn([d], { seed: 6 }),
+      z: Tensor.randn([b, L, d], { seed: 7 }),
+      deltaBias: Tensor.randn([d], { seed: 8, std: 0.1 }),
+      initialState: Tensor.randn([b, d, n], { seed: 9 }),
+    };
+    const expected = ops.selectiveScanSync({ ...args, deltaSoftplus: true, returnLastState: true });
+    const dev = await onDevice(args);
+    const got = await ops.selectiveScan({ ...(dev as typeof args), deltaSoftplus: true, returnLastState: true });
+    const ey = relError((await got.y.toHost()).data as Float32Array, expected.y.data as Float32Array);
+    const es = relError((await got.lastState!.toHost()).data as Float32Array, expected.lastState!.data as Float32Array);
+    t.true(ey <= 1e-5 && es <= 1e-5, `b=${b} L=${L} d=${d} n=${n} g=${g}: y ${ey}, state ${es}`);
+  }
+});
+
+gpu('causalConv1d on the device matches the CPU op (widths 1…8, silu, states)', async (t) => {
+  for (const [b, L, c, w] of [[1, 1, 7, 4], [2, 33, 100, 4], [1, 1000, 33, 1], [3, 7, 5, 8]] as const) {
+    const x = Tensor.randn([b, L, c], { seed: 11 });
+    const weight = Tensor.randn([c, w], { seed: 12 });
+    const bias = Tensor.randn([c], { seed: 13 });
+    const initialState = Tensor.randn([b, c, w - 1], { seed: 14 });
+    const expected = ops.causalConv1dSync({ x, weight, bias, initialState, activation: 'silu', returnFinalState: true });
+    const dev = await onDevice({ x, weight, bias, initialState });
+    const got = await ops.causalConv1d({ x: dev.x!, weight: dev.weight!, bias: dev.bias!, initialState: dev.initialState!, activation: 'silu', returnFinalState: true });
+    t.true(relError((await got.y.toHost()).data as Float32Array, expected.y.data as Float32Array) <= 1e-5, `b=${b} L=${L} c=${c} w=${w}: y`);
+    if (w > 1) t.true(relError((await got.finalState!.toHost()).data as Float32Array, expected.finalState!.data as Float32Array) === 0, 'finalState');
+  }
 });
