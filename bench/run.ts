@@ -13,6 +13,7 @@ import { benchModels } from './models.js';
 import { benchAttention } from './attention.js';
 import { benchLinearAttention } from './linear-attention.js';
 import { runCudaGemmBench } from './cuda-gemm.js';
+import { runCudaSequenceBench } from './cuda-sequence.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -42,6 +43,7 @@ const ssmParts: Record<string, Bench> = {
 const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
   'cuda-gemm': runCudaGemmBench,
+  'cuda-sequence': runCudaSequenceBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),
   'fft-conv': single('fft-conv', benchFftConv),
