@@ -12,17 +12,20 @@ function escape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** Log-axis ticks: powers of ten, and 2× and 5× them when the range spans fewer than three decades. */
 function ticks(lo: number, hi: number): number[] {
   const out: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) out.push(10 ** e);
+  const steps = Math.log10(hi / lo) < 3 ? [1, 2, 5] : [1];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of steps) out.push(m * 10 ** e);
   return out;
 }
 
 function label(v: number): string {
-  if (v >= 1e9) return `${v / 1e9}G`;
-  if (v >= 1e6) return `${v / 1e6}M`;
-  if (v >= 1e3) return `${v / 1e3}k`;
-  return String(v);
+  const trim = (x: number) => String(Number(x.toPrecision(3)));
+  if (v >= 1e9) return `${trim(v / 1e9)}G`;
+  if (v >= 1e6) return `${trim(v / 1e6)}M`;
+  if (v >= 1e3) return `${trim(v / 1e3)}k`;
+  return trim(v);
 }
 
 /** A log–log line chart. */
