@@ -57,6 +57,9 @@ export interface Nplr {
   /** input matrix B̃ = V*B */
   bRe: Float64Array;
   bIm: Float64Array;
+  /** the kept eigenvectors of the normal part, N × N/2 row-major (column j belongs to w_j); V* maps the state into the modes */
+  vRe: Float64Array;
+  vIm: Float64Array;
 }
 
 /**
@@ -91,11 +94,15 @@ export function nplrLegs(N: number): Nplr {
     pIm: new Float64Array(h),
     bRe: new Float64Array(h),
     bIm: new Float64Array(h),
+    vRe: new Float64Array(N * h),
+    vIm: new Float64Array(N * h),
   };
   keep.forEach((k, j) => {
     // V* x for real x: conj(V[:, k]) · x
     let pr = 0, pi = 0, br = 0, bi = 0;
     for (let n = 0; n < N; n++) {
+      out.vRe[n * h + j] = V.re[n * N + k]!;
+      out.vIm[n * h + j] = V.im[n * N + k]!;
       const vr = V.re[n * N + k]!;
       const vi = -V.im[n * N + k]!;
       pr += vr * P[n]!;

@@ -5,10 +5,14 @@
 //   Λ̄ = exp(ΛΔ), B̄ = (Λ̄ − 1)/Λ · B̃   (ZOH; bilinear: Λ̄ = (1 + ΔΛ/2)/(1 − ΔΛ/2), B̄ = Δ/(1 − ΔΛ/2)·B̃)
 //   h_t = Λ̄ ⊙ h_{t−1} + B̄ u_t,   y_t = 2·Re(C̃ h_t) + D ⊙ u_t        (conjugate-symmetric modes)
 //
-// Init: Λ = the eigenvalues of HiPPO-N (the normal part of HiPPO-LegS, size 2P,
-// keeping the P with Im > 0: lib/layers/hippo.ts nplrLegs), B̃ and C̃ complex
-// Gaussian (lecun-normal scale), log Δ uniform in [log dtMin, log dtMax] per mode.
-// Names as lindermanlab/S5: Lambda_re, Lambda_im, B [P, H, 2], C [H, P, 2], D, log_step.
+// Init (lindermanlab/S5 run_train.py + ssm_init.py): Λ block-diagonal, J = `blocks`
+// copies of the eigenvalues of HiPPO-N of real size 2P/J (the normal part of
+// HiPPO-LegS, keeping the P/J modes with Im > 0: lib/layers/hippo.ts nplrLegs);
+// with V = blockdiag(V_b) its eigenvectors [2P, P], B̃ = V*·B for a real lecun-normal
+// B [2P, H] and C̃ = C·V for a complex C [H, 2P] (each part std 1/√(2P): their
+// "trunc_standard_normal", untruncated here); log Δ uniform in [log dtMin, log dtMax] per mode.
+// Names as lindermanlab/S5 s5/ssm.py: Lambda_re, Lambda_im, B [P, H, 2], C [H, P, 2], D, log_step
+// (their log_step is [P, 1]; here [P]).
 // Both modes are one complex diagonalScan (the parallel scan): B̄u as one real
 // linear to interleaved (re, im) pairs, 2·Re(C̃h) as one real linear back.
 // State: h [b, P, 2].
@@ -22,8 +26,10 @@ import { registerMixer, type BaseConfig } from '../registry.js';
 import { Derived } from './derived.js';
 
 export interface S5Config extends BaseConfig {
-  /** P, complex modes */
+  /** P, complex modes (their ssm_size / 2 with conj_sym) */
   ssmSize: number;
+  /** J: Λ initialised as J copies of a HiPPO-N block of P/J modes (init only) */
+  blocks: number;
   discretization: 'zoh' | 'bilinear';
   dtMin: number;
   dtMax: number;
@@ -49,18 +55,40 @@ class S5Mixer implements Mixer<S5State> {
     if (!Number.isInteger(P) || P < 1) throw new RangeError(`s5: ssmSize must be a positive integer, got ${P}`);
     if (config.discretization !== 'zoh' && config.discretization !== 'bilinear') throw new RangeError(`s5: discretization must be 'zoh' or 'bilinear', got '${config.discretization}'`);
     if (!(config.dtMin > 0 && config.dtMax >= config.dtMin)) throw new RangeError(`s5: need 0 < dtMin ≤ dtMax, got ${config.dtMin}, ${config.dtMax}`);
+    const J = config.blocks;
+    if (!Number.isInteger(J) || J < 1 || P % J !== 0) throw new RangeError(`s5: blocks must be a positive integer dividing ssmSize ${P}, got ${J}`);
     this.dModel = H;
     this.P = P;
-    const hippoN = nplrLegs(2 * P);
+    const m = P / J; // modes per block; the block's HiPPO-N is 2m × 2m
+    const hippoN = nplrLegs(2 * m);
     const init = new Init(config.seed ?? 0);
     const r = init.rng();
     const logStep = Tensor.zeros([P]);
     for (let p = 0; p < P; p++) logStep.data[p] = r.uniform() * (Math.log(config.dtMax) - Math.log(config.dtMin)) + Math.log(config.dtMin);
+    const bReal = init.normal([2 * P, H], 1 / Math.sqrt(2 * P)).data as Float32Array;
+    const cCplx = init.normal([H, 2 * P, 2], 1 / Math.sqrt(2 * P)).data as Float32Array;
+    const B = Tensor.zeros([P, H, 2]);
+    const C = Tensor.zeros([H, P, 2]);
+    for (let p = 0; p < P; p++) {
+      const [j, k] = [Math.floor(p / m), p % m]; // block, column of V_b
+      for (let n = 0; n < 2 * m; n++) {
+        const [vr, vi] = [hippoN.vRe[n * m + k]!, hippoN.vIm[n * m + k]!];
+        const row = 2 * m * j + n; // row of V = blockdiag(V_b)
+        for (let h = 0; h < H; h++) {
+          // B̃[p, h] += conj(V[row, p])·B[row, h];  C̃[h, p] += C[h, row]·V[row, p]
+          B.data[2 * (p * H + h)] += vr * bReal[row * H + h]!;
+          B.data[2 * (p * H + h) + 1] += -vi * bReal[row * H + h]!;
+          const [cr, ci] = [cCplx[2 * (h * 2 * P + row)]!, cCplx[2 * (h * 2 * P + row) + 1]!];
+          C.data[2 * (h * P + p)] += cr * vr - ci * vi;
+          C.data[2 * (h * P + p) + 1] += cr * vi + ci * vr;
+        }
+      }
+    }
     this.parameters = {
-      Lambda_re: new Tensor(Float32Array.from(hippoN.wRe), [P]),
-      Lambda_im: new Tensor(Float32Array.from(hippoN.wIm), [P]),
-      B: init.normal([P, H, 2], Math.sqrt(1 / (2 * H))),
-      C: init.normal([H, P, 2], Math.sqrt(1 / (2 * P))),
+      Lambda_re: new Tensor(Float32Array.from({ length: P }, (_, p) => hippoN.wRe[p % m]!), [P]),
+      Lambda_im: new Tensor(Float32Array.from({ length: P }, (_, p) => hippoN.wIm[p % m]!), [P]),
+      B,
+      C,
       D: init.normal([H], 1),
       log_step: logStep,
     };
@@ -126,8 +154,8 @@ export const s5Spec = registerMixer<S5Config>({
   family: 'ssm',
   paper: { title: 'Simplified State Space Layers for Sequence Modeling', authors: 'Smith, Warrington, Linderman', year: 2023, url: 'https://arxiv.org/abs/2208.04933' },
   summary: 'one MIMO diagonal complex state shared by all channels (HiPPO-N eigenvalues), per-mode step sizes, parallel scan; y = 2·Re(C̃h) + D⊙u',
-  defaults: { ssmSize: 16, discretization: 'zoh', dtMin: 0.001, dtMax: 0.1 },
-  variants: [{ ssmSize: 5, discretization: 'bilinear' }],
+  defaults: { ssmSize: 16, blocks: 1, discretization: 'zoh', dtMin: 0.001, dtMax: 0.1 },
+  variants: [{ ssmSize: 5, discretization: 'bilinear' }, { blocks: 4 }],
   constantState: true,
   create: (config) => new S5Mixer(config),
 });
