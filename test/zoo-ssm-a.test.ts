@@ -11,6 +11,7 @@ import { hippo, nplrLegs } from '../lib/layers/hippo.js';
 import { immediate } from '../lib/ops/index.js';
 import { Tensor } from '../lib/tensor.js';
 import { relError } from './helpers.js';
+import { lruLambda } from '../lib/layers/mixers/lru.js';
 
 test('nplrLegs eigenvectors: (A + ppᵀ) V = V diag(w) for the closed-form LegS A, orthonormal columns', (t) => {
   const N = 10;
@@ -73,4 +74,22 @@ test('S4 and S4D: the convolution kernel and the scan agree on a long sequence',
     const err = relError(conv.toArray(), scan.toArray());
     t.true(err < 1e-5, `${name} ${JSON.stringify(config)}: rel error ${err}`);
   }
+});
+
+test('LRU at the paper\'s defaults (r_min 0, r_max 1, max_phase 6.28): finite parameters, |λ| < 1, ring and phase respected', (t) => {
+  const m = createMixer('lru', { dModel: 8, stateDim: 4096, seed: 4 });
+  t.like(m.config, { rMin: 0, rMax: 1, maxPhase: 6.28 });
+  for (const name of ['nu_log', 'theta_log', 'gamma_log']) {
+    t.true((m.parameters[name]!.data as Float32Array).every(Number.isFinite), `${name} finite`);
+  }
+  const lambda = lruLambda(m.parameters.nu_log!.data as Float32Array, m.parameters.theta_log!.data as Float32Array);
+  let hi = 0;
+  for (let n = 0; n < 4096; n++) {
+    const mod = Math.hypot(lambda[2 * n]!, lambda[2 * n + 1]!);
+    t.true(mod < 1, `|λ| = ${mod}`);
+    t.true(Math.exp((m.parameters.theta_log!.data as Float32Array)[n]!) <= 6.28 * (1 + 1e-6));
+    hi = Math.max(hi, mod);
+  }
+  t.true(hi > 0.999, `the ring reaches the unit circle: max |λ| = ${hi}`);
+  t.throws(() => createMixer('lru', { dModel: 8, rMax: 1.01 }), { instanceOf: RangeError, message: /lru: need/ });
 });

@@ -6,7 +6,9 @@
 //   h_t = λ ⊙ h_{t−1} + γ ⊙ (B x_t),  B = B_re + i·B_im  [N, H]
 //   y_t = Re(C h_t) + D ⊙ x_t,         C = C_re + i·C_im  [H, N]
 //
-// Ring init: |λ| uniform in area on r_min ≤ |λ| ≤ r_max, arg λ uniform in [0, max_phase].
+// Ring init: |λ| uniform in area on r_min ≤ |λ| ≤ r_max, arg λ uniform in [0, max_phase];
+// defaults r_min = 0, r_max = 1, max_phase = 6.28 as the paper's init_lru_parameters
+// (Appendix A; its long-range experiments use e.g. r_min 0.9, r_max 0.999, max_phase π/10).
 // Both modes are one complex diagonalScan: the input map γ⊙B and the output map
 // Re(C·) are real linears over interleaved (re, im) pairs, cached from the parameters.
 // State: h [b, N, 2].
@@ -75,7 +77,7 @@ class LruMixer implements Mixer<LruState> {
   constructor(readonly config: Readonly<LruConfig>) {
     const { dModel: H, stateDim: N, rMin, rMax, maxPhase } = config;
     if (!Number.isInteger(N) || N < 1) throw new RangeError(`lru: stateDim must be a positive integer, got ${N}`);
-    if (!(rMin >= 0 && rMax > rMin && rMax < 1)) throw new RangeError(`lru: need 0 ≤ rMin < rMax < 1, got ${rMin}, ${rMax}`);
+    if (!(rMin >= 0 && rMax > rMin && rMax <= 1)) throw new RangeError(`lru: need 0 ≤ rMin < rMax ≤ 1, got ${rMin}, ${rMax}`);
     if (!(maxPhase > 0)) throw new RangeError(`lru: maxPhase must be > 0, got ${maxPhase}`);
     this.dModel = H;
     this.N = N;
@@ -86,7 +88,8 @@ class LruMixer implements Mixer<LruState> {
     const gamma = Tensor.zeros([N]);
     for (let n = 0; n < N; n++) {
       // |λ|² uniform on [r_min², r_max²] (uniform in area), −log|λ| = exp(ν_log).
-      const mod2 = r.uniform() * (rMax * rMax - rMin * rMin) + rMin * rMin;
+      // Kept strictly inside (0, 1) so ν_log and γ_log stay finite at the edges r_min = 0, r_max = 1.
+      const mod2 = Math.min(Math.max(r.uniform() * (rMax * rMax - rMin * rMin) + rMin * rMin, 1e-8), 1 - 1e-6);
       nu.data[n] = Math.log(-0.5 * Math.log(mod2));
       theta.data[n] = Math.log(maxPhase * Math.max(r.uniform(), 1e-7));
       gamma.data[n] = Math.log(Math.sqrt(1 - mod2));
@@ -126,7 +129,7 @@ export const lruSpec = registerMixer<LruConfig>({
   family: 'ssm',
   paper: { title: 'Resurrecting Recurrent Neural Networks for Long Sequences', authors: 'Orvieto, Smith, Gu, Fernando, Gulcehre, Pascanu, De', year: 2023, url: 'https://arxiv.org/abs/2303.06349' },
   summary: 'h_t = λ⊙h_{t−1} + γ⊙(Bx_t), λ = exp(−exp(ν) + i·exp(θ)) ring-initialised, y = Re(Ch) + D⊙x',
-  defaults: { stateDim: 16, rMin: 0.4, rMax: 0.99, maxPhase: 6.283 },
+  defaults: { stateDim: 16, rMin: 0, rMax: 1, maxPhase: 6.28 },
   variants: [{ stateDim: 5, rMin: 0.9, rMax: 0.999, maxPhase: 0.314 }],
   constantState: true,
   create: (config) => new LruMixer(config),
