@@ -1,4 +1,5 @@
-// Hugging Face MambaForCausalLM and Mamba2ForCausalLM folders (written here with
+// Hugging Face MambaForCausalLM, Mamba2ForCausalLM, RecurrentGemmaForCausalLM, JambaForCausalLM and
+// ZambaForCausalLM folders (written here with
 // HF tensor names and config fields, random weights) load, match a float64
 // reference of the architecture computed straight from the HF tensors, and
 // decode step by step as they prefill.
@@ -15,6 +16,7 @@ import { mambaReference } from './reference/layers/mamba.js';
 import { mamba2Reference } from './reference/layers/mamba2.js';
 import { recurrentGemmaReference } from './reference/models/recurrent-gemma.js';
 import { jambaReference } from './reference/models/jamba.js';
+import { zambaReference } from './reference/models/zamba.js';
 
 function folder(tensors: Map<string, Tensor>, config: object): string {
   const dir = mkdtempSync(join(tmpdir(), 'crossroad-hf-'));
@@ -225,6 +227,67 @@ test('JambaForCausalLM: HF names and config load (experts stacked) and match the
       hidden: d, layers, vocab, eps: 1e-6, heads, kvHeads: 2, attnPeriod, attnOffset, expertPeriod, expertOffset, experts: E, topK: 2, ffn,
       mamba: { dState: n, dConv, expand, dtRank: 0 },
     }, ts, tokens));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ZambaForCausalLM: HF names and config load (shared block, per-head Mamba) and match the float64 Zamba', async (t) => {
+  const [d, heads, kvHeads, vocab, ffn, N, dConv, expand, mHeads, R] = [16, 4, 2, 40, 24, 4, 4, 2, 2, 3];
+  const dI = expand * d;
+  const Ih = dI / mHeads;
+  const D = (2 * d) / heads;
+  const blockTypes = ['mamba', 'mamba', 'hybrid', 'mamba', 'hybrid'];
+  const tensors = new Map<string, Tensor>();
+  let seed = 700;
+  const add = (name: string, shape: number[], std = 0.3) => tensors.set(name, Tensor.randn(shape, { seed: seed++, std }));
+  const norm = (name: string, size: number) => tensors.set(name, Tensor.rand([size], { seed: seed++, low: 0.5, high: 1.5 }));
+  add('model.embed_tokens.weight', [vocab, d], 1);
+  const shared = new Map<string, Tensor>();
+  const sharedAdd = (name: string, shape: number[]) => shared.set(name, Tensor.randn(shape, { seed: seed++, std: 0.3 }));
+  shared.set('input_layernorm.weight', Tensor.rand([2 * d], { seed: seed++, low: 0.5, high: 1.5 }));
+  shared.set('pre_ff_layernorm.weight', Tensor.rand([d], { seed: seed++, low: 0.5, high: 1.5 }));
+  sharedAdd('self_attn.q_proj.weight', [heads * D, 2 * d]);
+  sharedAdd('self_attn.k_proj.weight', [kvHeads * D, 2 * d]);
+  sharedAdd('self_attn.v_proj.weight', [kvHeads * D, 2 * d]);
+  sharedAdd('self_attn.o_proj.weight', [d, heads * D]);
+  sharedAdd('feed_forward.gate_proj.weight', [ffn, d]);
+  sharedAdd('feed_forward.up_proj.weight', [ffn, d]);
+  sharedAdd('feed_forward.down_proj.weight', [d, ffn]);
+  blockTypes.forEach((type, i) => {
+    let p = `model.layers.${i}.`;
+    if (type === 'hybrid') {
+      for (const [n, v] of shared) tensors.set(`${p}shared_transf.${n}`, v); // HF ties these: every hybrid layer names the same tensors
+      add(`${p}linear.weight`, [d, d]);
+      p += 'mamba_decoder.';
+    }
+    norm(`${p}input_layernorm.weight`, d);
+    add(`${p}mamba.in_proj.weight`, [2 * dI, d]);
+    add(`${p}mamba.conv1d.weight`, [dI, 1, dConv]);
+    add(`${p}mamba.conv1d.bias`, [dI]);
+    add(`${p}mamba.x_proj_weight`, [mHeads, R + 2 * N, Ih]);
+    add(`${p}mamba.dt_proj_weight`, [mHeads, Ih, R]);
+    add(`${p}mamba.dt_proj_bias`, [mHeads, Ih]);
+    tensors.set(`${p}mamba.A_log`, Tensor.rand([mHeads, Ih, N], { seed: seed++, low: 0, high: 2 }));
+    add(`${p}mamba.D`, [mHeads, Ih], 1);
+    add(`${p}mamba.out_proj.weight`, [d, dI]);
+  });
+  norm('model.final_layernorm.weight', d);
+  const dir = folder(tensors, {
+    architectures: ['ZambaForCausalLM'], model_type: 'zamba', hidden_size: d, num_hidden_layers: blockTypes.length, vocab_size: vocab,
+    num_attention_heads: heads, num_key_value_heads: kvHeads, intermediate_size: ffn, n_mamba_heads: mHeads, hidden_act: 'gelu',
+    mamba_d_state: N, mamba_d_conv: dConv, mamba_expand: expand, mamba_dt_rank: R, mamba_conv_bias: true, mamba_proj_bias: false,
+    layers_block_type: blockTypes, rms_norm_eps: 1e-5, tie_word_embeddings: true,
+  });
+  try {
+    await check(t, dir, 'zamba', (ts, tokens) => zambaReference({
+      hidden: d, vocab, eps: 1e-5, blockTypes, heads, kvHeads, ffn, mambaHeads: mHeads, dState: N, dConv, expand, dtRank: R, tied: true,
+    }, ts, tokens));
+    // A file holding the shared block once (under the first hybrid layer) loads the same model.
+    const all = (await models.load(dir)).forwardSync([[1, 2, 3, 4]]).logits.data;
+    for (const n of shared.keys()) tensors.delete(`model.layers.4.shared_transf.${n}`);
+    writeSafetensors(join(dir, 'model.safetensors'), tensors);
+    t.deepEqual((await models.load(dir)).forwardSync([[1, 2, 3, 4]]).logits.data, all);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

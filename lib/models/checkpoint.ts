@@ -1,7 +1,8 @@
 // Checkpoint folders: config.json + *.safetensors (one file or shards), and an
 // optional tokenizer.json. Formats read:
 //   crossroad  — what model.save() writes (config.json carries our ModelConfig)
-//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM, RecurrentGemmaForCausalLM, JambaForCausalLM (Hugging Face transformers)
+//   MambaForCausalLM, Mamba2ForCausalLM, LlamaForCausalLM, RecurrentGemmaForCausalLM, JambaForCausalLM,
+//   ZambaForCausalLM (Hugging Face transformers)
 //   state-spaces Mamba / Mamba-2 (config with d_model, n_layer, ssm_cfg; tensors
 //   backbone.embedding…, as safetensors)
 // Each format is a converter: its config.json → our ModelConfig, and each
@@ -223,6 +224,111 @@ const converters: Record<string, (json: Json) => Converter> = {
     return { config, rename, finish };
   },
 
+  ZambaForCausalLM(json) {
+    const d = num(json, 'hidden_size');
+    const heads = num(json, 'num_attention_heads');
+    const headDim = num(json, 'attention_head_dim', (2 * d) / heads);
+    if (num(json, 'attention_hidden_size', 2 * d) !== 2 * d) throw new RangeError(`models.load: Zamba attention_hidden_size must be 2 · hidden_size (${2 * d})`);
+    if (json.mamba_proj_bias === true) throw new RangeError('models.load: Zamba with mamba_proj_bias = true is not supported');
+    if (json.mamba_conv_bias === false) throw new RangeError('models.load: Zamba with mamba_conv_bias = false is not supported');
+    const act = json.hidden_act ?? 'gelu';
+    const mlp = act === 'gelu' ? 'geglu-exact' : act === 'gelu_pytorch_tanh' || act === 'gelu_new' ? 'geglu' : act === 'silu' ? 'swiglu' : undefined;
+    if (!mlp) throw new RangeError(`models.load: Zamba hidden_act ${JSON.stringify(act)} is not supported (gelu, gelu_pytorch_tanh, silu)`);
+    const mHeads = num(json, 'n_mamba_heads', 2);
+    const expand = num(json, 'mamba_expand', 2);
+    const dI = expand * d;
+    const N = num(json, 'mamba_d_state', 16);
+    const R = json.mamba_dt_rank === 'auto' || json.mamba_dt_rank === undefined ? Math.ceil(d / 16) : num(json, 'mamba_dt_rank');
+    if (dI % mHeads !== 0) throw new RangeError(`models.load: Zamba n_mamba_heads (${mHeads}) must divide mamba_expand · hidden_size (${dI})`);
+    const mamba = { dState: N, dConv: num(json, 'mamba_d_conv', 4), expand, dtRank: R, heads: mHeads };
+    // No positional encoding; scores scaled by 1/√(head_dim / 2); q/k/v read 2·d, o_proj writes d.
+    const attention = {
+      heads, kvHeads: json.num_key_value_heads == null ? heads : num(json, 'num_key_value_heads'), headDim, window: 0, softcap: 0, ropeBase: 10000,
+      ropeFraction: 0, qkvBias: false, outBias: false, dOut: d, scale: 1 / Math.sqrt(headDim / 2),
+    };
+    const n = num(json, 'num_hidden_layers');
+    const [period, offset] = [num(json, 'attn_layer_period', 6), num(json, 'attn_layer_offset', 4)];
+    const types = Array.isArray(json.layers_block_type)
+      ? (json.layers_block_type as unknown[]).map(String)
+      : ['mamba', 'mamba', 'hybrid', ...Array.from({ length: Math.max(0, n - 3) }, (_, i) => (i % period === offset ? 'hybrid' : 'mamba'))].slice(0, n);
+    if (types.length !== n || types.some((t) => t !== 'mamba' && t !== 'hybrid')) throw new RangeError(`models.load: Zamba layers_block_type must list ${n} of 'mamba' / 'hybrid'`);
+    // HF layer i → our block index of its Mamba (a hybrid layer is two blocks: the shared transformer, then the Mamba).
+    const specs: LayerSpec[] = [];
+    const ours: number[] = [];
+    for (const t of types) {
+      if (t === 'hybrid') specs.push({ mixer: 'attention', mixerConfig: attention, mlp, sharedGroup: 'transformer', zambaShared: true });
+      ours.push(specs.length);
+      specs.push({ mixer: 'mamba', mixerConfig: mamba, mlp: 'none', zambaInject: t === 'hybrid' });
+    }
+    const config = base('zamba', json, d, num(json, 'vocab_size'), specs, {
+      normEps: num(json, 'rms_norm_eps', 1e-5),
+      mlpHidden: num(json, 'intermediate_size'),
+      tieEmbeddings: json.tie_word_embeddings !== false,
+    });
+    const mixerNames: Record<string, string> = { x_proj_weight: 'x_proj.weight', dt_proj_weight: 'dt_proj.weight', dt_proj_bias: 'dt_proj.bias' };
+    const rename = (name: string): string | null => {
+      if (name === 'model.embed_tokens.weight') return 'backbone.embedding.weight';
+      if (name === 'model.final_layernorm.weight') return 'backbone.norm_f.weight';
+      if (name === 'lm_head.weight') return name;
+      const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+      if (!m || ours[Number(m[1])] === undefined) return name;
+      const j = ours[Number(m[1])]!;
+      const shared = /^shared_transf\.(.+)$/.exec(m[2]!);
+      if (shared) {
+        // One set for all hybrid layers (HF ties them; a file may hold every copy or one).
+        return `backbone.shared.transformer.${shared[1]!
+          .replace(/^input_layernorm\./, 'norm.')
+          .replace(/^pre_ff_layernorm\./, 'norm2.')
+          .replace(/^self_attn\./, 'mixer.')
+          .replace(/^feed_forward\./, 'mlp.')}`;
+      }
+      const rest = m[2]!
+        .replace(/^mamba_decoder\./, '')
+        .replace(/^input_layernorm\./, 'norm.')
+        .replace(/^mamba\.(x_proj_weight|dt_proj_weight|dt_proj_bias)$/, (_, k: string) => `mamba.${mixerNames[k]}`)
+        .replace(/^mamba\./, 'mixer.');
+      return `backbone.layers.${j}.${rest}`;
+    };
+    const Ih = dI / mHeads;
+    const transform = (name: string, t: Tensor): Tensor => {
+      const m = /^backbone\.layers\.\d+\.mixer\.(in_proj\.weight|x_proj\.weight|dt_proj\.weight|dt_proj\.bias|A_log|D)$/.exec(name);
+      if (!m) return t;
+      const f = (t.dtype === 'float32' ? t : t.astype('float32')).data as Float32Array;
+      switch (m[1]) {
+        case 'in_proj.weight': {
+          // HF interleaves the rows (x₀, z₀, x₁, z₁, …); ours are x | z.
+          const out = new Float32Array(f.length);
+          for (let k = 0; k < 2 * dI; k++) out.set(f.subarray(k * d, (k + 1) * d), ((k % 2) * dI + (k >> 1)) * d);
+          return new Tensor(out, [2 * dI, d]);
+        }
+        case 'x_proj.weight': {
+          // [heads, R + 2N, dI/heads] → block-diagonal [heads·(R + 2N), dI]: dt rows of every head | B | C.
+          if (f.length !== mHeads * (R + 2 * N) * Ih) throw new RangeError(`models.load: ${name} must have ${mHeads}·${R + 2 * N}·${Ih} values`);
+          const out = new Float32Array(mHeads * (R + 2 * N) * dI);
+          for (let g = 0; g < mHeads; g++) {
+            for (let r = 0; r < R + 2 * N; r++) {
+              const row = r < R ? g * R + r : r < R + N ? mHeads * R + g * N + (r - R) : mHeads * (R + N) + g * N + (r - R - N);
+              out.set(f.subarray((g * (R + 2 * N) + r) * Ih, (g * (R + 2 * N) + r + 1) * Ih), row * dI + g * Ih);
+            }
+          }
+          return new Tensor(out, [mHeads * (R + 2 * N), dI]);
+        }
+        case 'dt_proj.weight': {
+          // [heads, dI/heads, R] → block-diagonal [dI, heads·R].
+          if (f.length !== dI * R) throw new RangeError(`models.load: ${name} must have ${dI}·${R} values`);
+          const out = new Float32Array(dI * mHeads * R);
+          for (let g = 0; g < mHeads; g++) {
+            for (let c = 0; c < Ih; c++) out.set(f.subarray((g * Ih + c) * R, (g * Ih + c + 1) * R), (g * Ih + c) * mHeads * R + g * R);
+          }
+          return new Tensor(out, [dI, mHeads * R]);
+        }
+        default: // dt_proj.bias, D: [heads, dI/heads] → [dI]; A_log: [heads, dI/heads, N] → [dI, N]
+          return new Tensor(Float32Array.from(f), m[1] === 'A_log' ? [dI, N] : [dI]);
+      }
+    };
+    return { config, rename, transform };
+  },
+
   LlamaForCausalLM(json) {
     const d = num(json, 'hidden_size');
     const heads = num(json, 'num_attention_heads');
@@ -323,6 +429,7 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
       const ours = rename(name);
       if (ours === null) continue;
       if (ours === 'lm_head.weight' && config.tieEmbeddings) continue;  // some exporters save the tied copy too
+      if (weights.has(ours) && ours.startsWith('backbone.shared.')) continue; // tied copies (Zamba's shared block in every hybrid layer)
       if (weights.has(ours)) throw new RangeError(`models.load: tensor '${ours}' appears twice in ${dir}`);
       weights.set(ours, transform ? transform(ours, t) : t);
     }

@@ -6,9 +6,9 @@
 export type NormKind = 'rms' | 'layer';
 /**
  * What follows the mixer in a block: nothing, a GELU MLP, a SwiGLU MLP (Llama), a GeGLU MLP (gelu-tanh gate,
- * RecurrentGemma), or a sparse mixture of SwiGLU experts (Mixtral, Jamba).
+ * RecurrentGemma), GeGLU with the exact (erf) GELU (Zamba), or a sparse mixture of SwiGLU experts (Mixtral, Jamba).
  */
-export type MlpKind = 'none' | 'gelu' | 'swiglu' | 'geglu' | 'moe';
+export type MlpKind = 'none' | 'gelu' | 'swiglu' | 'geglu' | 'geglu-exact' | 'moe';
 
 export interface LayerSpec {
   /** registry name of the mixer */
@@ -21,6 +21,14 @@ export interface LayerSpec {
    * Zamba's shared attention block applied every k layers.
    */
   sharedGroup?: string;
+  /**
+   * Zamba's shared transformer block: it reads norm(concat(x, embeddings)) (a 2·dModel norm; its mixer is built with
+   * dModel = 2·dModel), then norm2 → MLP; its output t is not added to the residual stream but handed to the next
+   * layer, which must have `zambaInject`.
+   */
+  zambaShared?: boolean;
+  /** Zamba's hybrid layer: its own `linear` (dModel × dModel) maps the preceding block's t, and the mixer reads norm(x + linear(t)) */
+  zambaInject?: boolean;
 }
 
 export interface ModelConfig {
@@ -45,7 +53,7 @@ export interface ModelConfig {
   mlpBias?: boolean;
 }
 
-const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'geglu', 'moe'];
+const MLP_KINDS: readonly MlpKind[] = ['none', 'gelu', 'swiglu', 'geglu', 'geglu-exact', 'moe'];
 
 function positiveInt(name: string, v: unknown): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1) {
@@ -64,6 +72,8 @@ export function checkModelConfig(c: ModelConfig): ModelConfig {
   c.layers.forEach((l, i) => {
     if (typeof l !== 'object' || l === null || typeof l.mixer !== 'string') throw new TypeError(`model config: layers[${i}].mixer must be a mixer name`);
     if (l.mlp !== undefined && !MLP_KINDS.includes(l.mlp)) throw new RangeError(`model config: layers[${i}].mlp must be one of ${MLP_KINDS.join(', ')}, got ${JSON.stringify(l.mlp)}`);
+    if (l.zambaInject && !c.layers[i - 1]?.zambaShared) throw new RangeError(`model config: layers[${i}].zambaInject needs a zambaShared layer before it`);
+    if (l.zambaShared && !c.layers[i + 1]?.zambaInject) throw new RangeError(`model config: layers[${i}].zambaShared must be followed by a zambaInject layer`);
     if (l.mlp === 'moe') {
       positiveInt('experts', c.experts);
       positiveInt('topK', c.topK);

@@ -1,5 +1,5 @@
 // The position-wise part of a block: a GELU MLP (fc1 → gelu → fc2), a SwiGLU
-// MLP (down(silu(gate·x) ⊙ up·x), Llama's), GeGLU (gelu_tanh gate, RecurrentGemma's), or a sparse mixture of SwiGLU
+// MLP (down(silu(gate·x) ⊙ up·x), Llama's), GeGLU (gelu_tanh gate, RecurrentGemma's; exact-GELU gate, Zamba's), or a sparse mixture of SwiGLU
 // experts chosen per token by a router (Mixtral, Jamba).
 
 import type { OpRunner } from '../ops/index.js';
@@ -19,7 +19,8 @@ export function initMlp(kind: MlpKind, d: number, hidden: number, experts: numbe
         'fc2.bias': init.linearBias(d, hidden),
       };
     case 'swiglu':
-    case 'geglu': {
+    case 'geglu':
+    case 'geglu-exact': {
       const p: Record<string, Tensor> = { 'gate_proj.weight': init.linear(hidden, d), 'up_proj.weight': init.linear(hidden, d), 'down_proj.weight': init.linear(d, hidden) };
       if (bias) {
         p['gate_proj.bias'] = init.linearBias(hidden, d);
@@ -48,10 +49,11 @@ export function runMlp(run: OpRunner, kind: MlpKind, p: Record<string, Tensor>, 
       return run.linear({ x: a, weight: p['fc2.weight']!, bias: p['fc2.bias'] }).y;
     }
     case 'swiglu':
-    case 'geglu': {
+    case 'geglu':
+    case 'geglu-exact': {
       const g = run.linear({ x, weight: p['gate_proj.weight']!, bias: p['gate_proj.bias'] }).y;
       const u = run.linear({ x, weight: p['up_proj.weight']!, bias: p['up_proj.bias'] }).y;
-      const h = run.elementwise({ expr: kind === 'swiglu' ? 'silu(g) * u' : 'gelu_tanh(g) * u', inputs: { g, u } }).y;
+      const h = run.elementwise({ expr: kind === 'swiglu' ? 'silu(g) * u' : kind === 'geglu' ? 'gelu_tanh(g) * u' : 'gelu(g) * u', inputs: { g, u } }).y;
       return run.linear({ x: h, weight: p['down_proj.weight']!, bias: p['down_proj.bias'] }).y;
     }
     case 'moe': {

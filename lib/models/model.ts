@@ -33,6 +33,10 @@ interface Block {
   norm: Record<string, Tensor>;
   norm2: Record<string, Tensor>;
   mlpParams: Record<string, Tensor>;
+  /** Zamba's shared transformer block (reads concat(x, embeddings); its output goes to the next layer) */
+  zambaShared: boolean;
+  /** Zamba's hybrid layer: linear(t) of the preceding shared block is added to this layer's input */
+  linear?: Tensor;
 }
 
 /** Token ids: a Tensor int32 [b, L], rows of ids (number[][], equal lengths), or one row (number[] / Int32Array). */
@@ -82,22 +86,26 @@ export class LanguageModel {
     const shared = new Map<string, Block>();
     config.layers.forEach((spec, i) => {
       const existing = spec.sharedGroup !== undefined ? shared.get(spec.sharedGroup) : undefined;
+      if (existing && existing.zambaShared !== (spec.zambaShared ?? false)) throw new RangeError(`model config: layers of shared group '${spec.sharedGroup}' differ in zambaShared`);
       if (existing) {
         this.blocks.push(existing);
         return;
       }
       const prefix = spec.sharedGroup !== undefined ? `backbone.shared.${spec.sharedGroup}` : `backbone.layers.${i}`;
       getMixerSpec(spec.mixer); // a clear error for an unknown name
-      const mixer = createMixer(spec.mixer, { ...spec.mixerConfig, dModel: d, seed: config.seed * 7919 + i + 1 });
+      const zambaShared = spec.zambaShared ?? false;
+      const mixer = createMixer(spec.mixer, { ...spec.mixerConfig, dModel: zambaShared ? 2 * d : d, seed: config.seed * 7919 + i + 1 });
       const mlp = spec.mlp ?? 'none';
       const block: Block = {
         prefix,
         mixer,
         mlp,
-        norm: this.initNorm(),
+        norm: this.initNorm(zambaShared ? 2 * d : d),
         norm2: mlp === 'none' ? {} : this.initNorm(),
         mlpParams: initMlp(mlp, d, config.mlpHidden, config.experts, init, config.mlpBias ?? false),
+        zambaShared,
       };
+      if (spec.zambaInject) block.linear = own(`${prefix}.linear.weight`, init.linear(d, d));
       for (const [n, t] of Object.entries(block.norm)) own(`${prefix}.norm.${n}`, t);
       for (const [n, t] of Object.entries(mixer.parameters)) own(`${prefix}.mixer.${n}`, t);
       for (const [n, t] of Object.entries(block.norm2)) own(`${prefix}.norm2.${n}`, t);
@@ -143,8 +151,7 @@ export class LanguageModel {
     saveModel(this, dir);
   }
 
-  private initNorm(): Record<string, Tensor> {
-    const d = this.config.dModel;
+  private initNorm(d = this.config.dModel): Record<string, Tensor> {
     return this.config.norm === 'rms' ? { weight: Tensor.full([d], 1) } : { weight: Tensor.full([d], 1), bias: Tensor.zeros([d]) };
   }
 
@@ -217,10 +224,32 @@ export class LanguageModel {
     let x = run.embedding({ ids, table: p['backbone.embedding.weight']! }).y;
     const embedScale = this.config.embedScale ?? 1;
     if (embedScale !== 1) x = run.elementwise({ expr: `x * ${embedScale}`, inputs: { x } }).y;
+    const embeddings = x;
     let residual: Tensor | undefined;
+    let handed: Tensor | undefined; // Zamba: the shared block's output, for the next layer
     const layers: MixerState[] = [];
+    const add = (a: Tensor, b: Tensor) => run.elementwise({ expr: 'a + b', inputs: { a, b } }).y;
     this.blocks.forEach((block, i) => {
-      const n = norm(block.norm, x, residual);
+      if (block.zambaShared) {
+        // t = mlp(norm2(mixer(norm(concat(x, embeddings))))); the residual stream is left as it is.
+        const stream = residual ? add(x, residual) : x;
+        const cat = run.concat({ inputs: [stream, embeddings], axis: -1 }).y;
+        const out = block.mixer.forward(run, norm(block.norm, cat, undefined).y, state?.layers[i]);
+        if (state) layers.push(out.state!);
+        handed = block.mlp === 'none' ? out.y : runMlp(run, block.mlp, block.mlpParams, norm(block.norm2, out.y, undefined).y, this.config.topK);
+        x = stream;
+        residual = undefined;
+        return;
+      }
+      let n: { y: Tensor; residualOut?: Tensor };
+      if (block.linear && handed) {
+        const stream = residual ? add(x, residual) : x;
+        n = norm(block.norm, add(stream, run.linear({ x: handed, weight: block.linear }).y), undefined);
+        n = { y: n.y, residualOut: stream };
+        handed = undefined;
+      } else {
+        n = norm(block.norm, x, residual);
+      }
       residual = n.residualOut ?? x;
       const out = block.mixer.forward(run, n.y, state?.layers[i]);
       if (state) layers.push(out.state!);

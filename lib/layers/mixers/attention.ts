@@ -43,6 +43,10 @@ export interface AttentionConfig extends BaseConfig {
   qkvBias: boolean;
   /** bias on o_proj (RecurrentGemma) */
   outBias: boolean;
+  /** o_proj's output width; 0: dModel (Zamba's shared block reads 2·d and writes d) */
+  dOut?: number;
+  /** score scale; 0: 1/√headDim (Zamba: 1/√(headDim/2)) */
+  scale?: number;
 }
 
 type AttentionState = { k: Tensor; v: Tensor; lengths: Tensor };
@@ -81,6 +85,9 @@ class AttentionMixer implements Mixer<AttentionState> {
     if (!Number.isInteger(config.window) || config.window < 0) throw new RangeError(`${kind}: window must be an integer ≥ 0, got ${config.window}`);
     if (!(config.softcap >= 0)) throw new RangeError(`${kind}: softcap must be ≥ 0, got ${config.softcap}`);
     if (!(config.ropeFraction >= 0 && config.ropeFraction <= 1)) throw new RangeError(`${kind}: ropeFraction must be in [0, 1], got ${config.ropeFraction}`);
+    const dOut = config.dOut || d;
+    if (!Number.isInteger(dOut) || dOut < 1) throw new RangeError(`${kind}: dOut must be a positive integer (0: dModel), got ${config.dOut}`);
+    if (config.scale !== undefined && !(config.scale >= 0 && Number.isFinite(config.scale))) throw new RangeError(`${kind}: scale must be a finite number ≥ 0 (0: 1/√headDim), got ${config.scale}`);
     [this.H, this.Hkv, this.D] = [heads, kvHeads, D];
     this.rotaryDim = 2 * Math.floor((config.ropeFraction * D) / 2);
     const init = new Init(config.seed ?? 0);
@@ -88,14 +95,14 @@ class AttentionMixer implements Mixer<AttentionState> {
       'q_proj.weight': init.linear(heads * D, d),
       'k_proj.weight': init.linear(kvHeads * D, d),
       'v_proj.weight': init.linear(kvHeads * D, d),
-      'o_proj.weight': init.linear(d, heads * D),
+      'o_proj.weight': init.linear(dOut, heads * D),
     };
     if (config.qkvBias) {
       this.parameters['q_proj.bias'] = init.linearBias(heads * D, d);
       this.parameters['k_proj.bias'] = init.linearBias(kvHeads * D, d);
       this.parameters['v_proj.bias'] = init.linearBias(kvHeads * D, d);
     }
-    if (config.outBias) this.parameters['o_proj.bias'] = init.linearBias(d, heads * D);
+    if (config.outBias) this.parameters['o_proj.bias'] = init.linearBias(dOut, heads * D);
   }
 
   createState(batch: number): AttentionState {
@@ -134,7 +141,7 @@ class AttentionMixer implements Mixer<AttentionState> {
       [q, k] = [rope(q), rope(k)];
     }
     const { window, softcap } = this.config;
-    const options = { causal: true, window: window || undefined, softcap: softcap || undefined };
+    const options = { causal: true, window: window || undefined, softcap: softcap || undefined, scale: this.config.scale || undefined };
     let o: Tensor;
     let next: AttentionState | undefined;
     if (!state || !lengths) {
@@ -223,8 +230,8 @@ registerMixer<AttentionConfig>({
   family: 'attention',
   paper: paperLlama,
   summary: 'causal multi-head softmax attention with RoPE and grouped-query heads (LlamaAttention); its state is the KV cache',
-  defaults: { heads: 4, kvHeads: 2, headDim: 0, window: 0, softcap: 0, ropeBase: 10000, ropeFraction: 1, qkvBias: false, outBias: false },
-  variants: [{ kvHeads: 1, softcap: 30 }, { kvHeads: 4, qkvBias: true, ropeFraction: 0.5 }],
+  defaults: { heads: 4, kvHeads: 2, headDim: 0, window: 0, softcap: 0, ropeBase: 10000, ropeFraction: 1, qkvBias: false, outBias: false, dOut: 0, scale: 0 },
+  variants: [{ kvHeads: 1, softcap: 30 }, { kvHeads: 4, qkvBias: true, ropeFraction: 0.5 }, { ropeFraction: 0, scale: 0.3 }],
   constantState: false,
   create: (config) => new AttentionMixer('attention', config),
 });

@@ -8,6 +8,12 @@
 //   y_t  = (C_t · h_t + D x_t) ⊙ silu(z_t)
 //   out  = out_proj(y)
 //
+// heads > 1 (Zamba's n_mamba_heads): the d_inner channels split into `heads` equal
+// groups, each with its own x_proj, dt_proj and B, C. Stored as one block-diagonal
+// x_proj [heads·(dt_rank + 2·d_state), d_inner] (rows dt of every head | B of every
+// head | C of every head) and dt_proj [d_inner, heads·dt_rank]; B, C go to the scan
+// as `heads` groups.
+//
 // Both modes are the same four kernels (linear, causalConv1d, selectiveScan,
 // linear); with L = 1 and a state they are Mamba's step(). in_proj and x_proj
 // are applied as several linears over row views of their weights (free views
@@ -39,6 +45,8 @@ export interface MambaConfig extends BaseConfig {
   innerNorms: boolean;
   /** their epsilon */
   innerNormEps: number;
+  /** Zamba's n_mamba_heads: per-head x_proj/dt_proj and B, C (block-diagonal weights); default 1 */
+  heads?: number;
 }
 
 type MambaState = { conv: Tensor; ssm: Tensor };
@@ -62,6 +70,9 @@ class MambaMixer implements Mixer<MambaState> {
     this.dModel = d;
     const dI = (this.dInner = expand * d);
     const R = (this.dtRank = config.dtRank || Math.ceil(d / 16));
+    const h = config.heads ?? 1;
+    if (!Number.isInteger(h) || h < 1 || dI % h !== 0) throw new RangeError(`mamba: heads must be a positive integer dividing d_inner (${dI}), got ${h}`);
+    if (h > 1 && config.innerNorms) throw new RangeError('mamba: innerNorms with heads > 1 is not supported');
     const init = new Init(config.seed ?? 0);
     const convBound = 1 / Math.sqrt(dConv); // Conv1d default: fan_in = (in/groups)·kernel = d_conv
     const dtStd = R ** -0.5;
@@ -78,8 +89,8 @@ class MambaMixer implements Mixer<MambaState> {
       'in_proj.weight': init.linear(2 * dI, d),
       'conv1d.weight': init.uniform([dI, 1, dConv], -convBound, convBound),
       'conv1d.bias': init.uniform([dI], -convBound, convBound),
-      'x_proj.weight': init.linear(R + 2 * n, dI),
-      'dt_proj.weight': init.uniform([dI, R], -dtStd, dtStd),
+      'x_proj.weight': blockDiagonal(init.linear(h * (R + 2 * n), dI), h, [R, n, n]),
+      'dt_proj.weight': blockDiagonal(init.uniform([dI, h * R], -dtStd, dtStd).reshape([dI, h * R]), h, [dI / h], R),
       'dt_proj.bias': dtBias,
       A_log: aLog,
       D: init.full([dI], 1),
@@ -105,8 +116,10 @@ class MambaMixer implements Mixer<MambaState> {
     const [batch, L] = checkInput(this.kind, this.dModel, u);
     if (state !== undefined) checkState(this.kind, state, this.shapes(batch));
     const p = this.parameters;
-    const { dInner: dI, dtRank: R } = this;
+    const { dInner: dI } = this;
     const { dState: n, dConv } = this.config;
+    const h = this.config.heads ?? 1;
+    const R = h * this.dtRank;
     const inW = p['in_proj.weight']!;
     const xW = p['x_proj.weight']!;
 
@@ -122,16 +135,16 @@ class MambaMixer implements Mixer<MambaState> {
     });
     const x = conv.y;
     let dt = run.linear({ x, weight: xW.slice(0, R) }).y;
-    let B = run.linear({ x, weight: xW.slice(R, R + n) }).y;
-    let C = run.linear({ x, weight: xW.slice(R + n, R + 2 * n) }).y;
+    let B = run.linear({ x, weight: xW.slice(R, R + h * n) }).y;
+    let C = run.linear({ x, weight: xW.slice(R + h * n, R + 2 * h * n) }).y;
     if (this.config.innerNorms) {
       const eps = this.config.innerNormEps;
       dt = run.rmsNorm({ x: dt, weight: p['dt_layernorm.weight'], eps }).y;
       B = run.rmsNorm({ x: B, weight: p['b_layernorm.weight'], eps }).y;
       C = run.rmsNorm({ x: C, weight: p['c_layernorm.weight'], eps }).y;
     }
-    B = B.reshape([batch, L, 1, n]);
-    C = C.reshape([batch, L, 1, n]);
+    B = B.reshape([batch, L, h, n]);
+    C = C.reshape([batch, L, h, n]);
     const delta = run.linear({ x: dt, weight: p['dt_proj.weight']! }).y; // the bias goes in with the softplus
     const scan = run.selectiveScan({
       u: x,
@@ -151,13 +164,34 @@ class MambaMixer implements Mixer<MambaState> {
   }
 }
 
+/**
+ * Zeroes the off-diagonal blocks of w [rows, cols] for `heads` heads. Rows come in sections (each section holds
+ * `heads` blocks of its size); columns in `heads` blocks of cols/heads (or of colBlock when given).
+ */
+function blockDiagonal(w: Tensor, heads: number, sections: number[], colBlock?: number): Tensor {
+  if (heads === 1) return w;
+  const [rows, cols] = [w.shape[0]!, w.shape[1]!];
+  const cb = colBlock ?? cols / heads;
+  const data = w.data as Float32Array;
+  let r0 = 0;
+  for (const size of sections) {
+    for (let r = 0; r < heads * size; r++) {
+      const head = Math.floor(r / size);
+      for (let c = 0; c < cols; c++) if (Math.floor(c / cb) !== head) data[(r0 + r) * cols + c] = 0;
+    }
+    r0 += heads * size;
+  }
+  if (r0 !== rows) throw new Error('blockDiagonal: sections do not cover the rows');
+  return w;
+}
+
 export const mambaSpec = registerMixer<MambaConfig>({
   name: 'mamba',
   family: 'ssm',
   paper: { title: 'Mamba: Linear-Time Sequence Modeling with Selective State Spaces', authors: 'Gu, Dao', year: 2023, url: 'https://arxiv.org/abs/2312.00752' },
   summary: 'selective SSM h_t = exp(Δ_t A)h_{t−1} + Δ_t B_t x_t with input-dependent Δ, B, C, after a causal conv, gated by silu(z) (mamba_simple.py)',
-  defaults: { dState: 16, dConv: 4, expand: 2, dtRank: 0, dtMin: 0.001, dtMax: 0.1, innerNorms: false, innerNormEps: 1e-6 },
-  variants: [{ dState: 8, dConv: 2, expand: 1, dtRank: 5, dtMin: 0.01, dtMax: 0.5 }, { innerNorms: true, dtRank: 3 }],
+  defaults: { dState: 16, dConv: 4, expand: 2, dtRank: 0, dtMin: 0.001, dtMax: 0.1, innerNorms: false, innerNormEps: 1e-6, heads: 1 },
+  variants: [{ dState: 8, dConv: 2, expand: 1, dtRank: 5, dtMin: 0.01, dtMax: 0.5 }, { innerNorms: true, dtRank: 3 }, { heads: 2, dtRank: 3 }],
   constantState: true,
   create: (config) => new MambaMixer(config),
 });

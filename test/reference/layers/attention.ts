@@ -7,7 +7,7 @@ import { linear, optionalParam, param, softmax } from './common.js';
 
 export const attentionReference: LayerReference = {
   forward(mixer, x, batch, L) {
-    const c = mixer.config as unknown as { heads: number; kvHeads: number; headDim: number; window: number; softcap: number; ropeBase: number; ropeFraction: number };
+    const c = mixer.config as unknown as { heads: number; kvHeads: number; headDim: number; window: number; softcap: number; ropeBase: number; ropeFraction: number; dOut?: number; scale?: number };
     const d = mixer.dModel;
     const [H, Hkv] = [c.heads, c.kvHeads];
     const D = c.headDim || d / H;
@@ -43,7 +43,7 @@ export const attentionReference: LayerReference = {
           for (let s = first; s <= t; s++) {
             let dot = 0;
             for (let j = 0; j < D; j++) dot += q[((b * L + t) * H + h) * D + j]! * k[((b * L + s) * Hkv + g) * D + j]!;
-            dot /= Math.sqrt(D);
+            dot *= c.scale || 1 / Math.sqrt(D);
             scores[s - first] = c.softcap > 0 ? c.softcap * Math.tanh(dot / c.softcap) : dot;
           }
           const p = softmax(scores);
@@ -53,6 +53,6 @@ export const attentionReference: LayerReference = {
         }
       }
     }
-    return linear(o, rows, H * D, param(mixer, 'o_proj.weight'), d, optionalParam(mixer, 'o_proj.bias'));
+    return linear(o, rows, H * D, param(mixer, 'o_proj.weight'), c.dOut || d, optionalParam(mixer, 'o_proj.bias'));
   },
 };

@@ -9,7 +9,8 @@ export const mambaReference: LayerReference = {
     const dI = (mixer.config.expand as number) * d;
     const n = mixer.config.dState as number;
     const w = mixer.config.dConv as number;
-    const R = (mixer.config.dtRank as number) || Math.ceil(d / 16);
+    const heads = (mixer.config.heads as number | undefined) ?? 1; // Zamba: block-diagonal x_proj / dt_proj, B and C per head
+    const R = heads * ((mixer.config.dtRank as number) || Math.ceil(d / 16));
     const inW = param(mixer, 'in_proj.weight');
     const convW = param(mixer, 'conv1d.weight'); // [dI, 1, w]
     const convB = param(mixer, 'conv1d.bias');
@@ -33,7 +34,7 @@ export const mambaReference: LayerReference = {
           for (let j = 0; j < w; j++) s += convW[c * w + j]! * window[c * w + j]!;
           xc[c] = silu(s);
         }
-        const dbl = linear(xc, 1, dI, xW, R + 2 * n);
+        const dbl = linear(xc, 1, dI, xW, R + 2 * heads * n);
         if (mixer.config.innerNorms) {
           // Jamba: RMSNorm on dt, B and C separately.
           const eps = mixer.config.innerNormEps as number;
@@ -44,11 +45,12 @@ export const mambaReference: LayerReference = {
         const dt = linear(dbl.subarray(0, R), 1, R, dtW, dI, dtB);
         for (let c = 0; c < dI; c++) {
           const delta = softplus(dt[c]!);
+          const g = Math.floor(c / (dI / heads)) * n;
           let y = D[c]! * xc[c]!;
           for (let j = 0; j < n; j++) {
             const A = -Math.exp(Alog[c * n + j]!);
-            h[c * n + j] = Math.exp(delta * A) * h[c * n + j]! + delta * dbl[R + j]! * xc[c]!;
-            y += dbl[R + n + j]! * h[c * n + j]!;
+            h[c * n + j] = Math.exp(delta * A) * h[c * n + j]! + delta * dbl[R + g + j]! * xc[c]!;
+            y += dbl[R + heads * n + g + j]! * h[c * n + j]!;
           }
           ys[(b * L + t) * dI + c] = y * silu(xz[dI + c]!);
         }
