@@ -385,3 +385,76 @@ gpu('causalConv1d on the device matches the CPU op (widths 1…8, silu, states)'
     if (w > 1) t.true(relError((await got.finalState!.toHost()).data as Float32Array, expected.finalState!.data as Float32Array) === 0, 'finalState');
   }
 });
+
+gpu('attention on the device: odd and large head dims, rows that see no key, ragged non-causal rows, window on the split path', async (t) => {
+  const cases: [number, number, number, number, number, number, Record<string, unknown>, number[]?][] = [
+    // b, Tq, Tk, H, Hkv, D, options, kvLengths
+    [1, 9, 13, 2, 1, 7, { causal: true }],
+    [1, 17, 17, 2, 2, 256, { causal: true, softcap: 30 }],
+    [2, 3, 21, 3, 1, 160, { causal: false, scale: 0.3 }],
+    [1, 20, 6, 2, 2, 32, { causal: true }],                       // rows 0…13 see no key: zeros
+    [3, 2, 40, 2, 1, 16, { causal: false }, [0, 25, 40]],         // a row with no keys at all
+    [2, 5, 33, 2, 2, 24, { causal: true, window: 4 }, [33, 3]],   // kvLength < Tq on one row
+    [1, 1, 2500, 4, 2, 96, { causal: true, window: 700 }],        // split keys with a window
+    [2, 4, 3000, 6, 3, 64, { causal: true, softcap: 15 }, [1, 2999]],
+  ];
+  for (const [b, Tq, Tk, H, Hkv, D, options, lengths] of cases) {
+    const q = Tensor.randn([b, Tq, H, D], { seed: 3 * Tq + D });
+    const k = Tensor.randn([b, Tk, Hkv, D], { seed: Tk + 11 });
+    const v = Tensor.randn([b, Tk, Hkv, D], { seed: Tk + 12 });
+    const kvLengths = lengths ? Tensor.from(lengths, [b], 'int32') : undefined;
+    const expected = ops.attentionSync({ q, k, v, ...(kvLengths ? { kvLengths } : {}), ...options }).o.data as Float32Array;
+    const dev = await onDevice({ q, k, v, kvLengths });
+    const { o } = await ops.attention({ q: dev.q!, k: dev.k!, v: dev.v!, ...(dev.kvLengths ? { kvLengths: dev.kvLengths } : {}), ...options });
+    const got = (await o.toHost()).data as Float32Array;
+    const err = relError(got, expected);
+    const label = `b=${b} Tq=${Tq} Tk=${Tk} H=${H}/${Hkv} D=${D} ${JSON.stringify(options)} kvLengths=${JSON.stringify(lengths)}`;
+    t.true(err <= 1e-5, `${label}: relative error ${err}`);
+    t.true(got.every(Number.isFinite), `${label}: non-finite output`);
+  }
+});
+
+gpu('selectiveScan on the device: n of 1, 5, 48, chunk tails, groups straddling blocks, optional inputs left out', async (t) => {
+  // b, L, d, n, groups, with the optional inputs
+  for (const [b, L, d, n, g, full] of [
+    [1, 130, 300, 1, 3, true], [2, 67, 20, 5, 4, true], [1, 200, 10, 48, 5, true], [1, 9, 6, 256, 3, true],
+    [2, 65, 37, 16, 1, false], [1, 1, 129, 16, 1, false],
+  ] as const) {
+    const args = {
+      u: Tensor.randn([b, L, d], { seed: 21 }),
+      delta: Tensor.rand([b, L, d], { seed: 22, low: 0.001, high: 0.2 }),
+      A: Tensor.rand([d, n], { seed: 23, low: -2, high: -0.1 }),
+      B: Tensor.randn([b, L, g, n], { seed: 24 }),
+      C: Tensor.randn([b, L, g, n], { seed: 25 }),
+      ...(full
+        ? {
+            D: Tensor.randn([d], { seed: 26 }),
+            z: Tensor.randn([b, L, d], { seed: 27 }),
+            deltaBias: Tensor.randn([d], { seed: 28, std: 0.1 }),
+            initialState: Tensor.randn([b, d, n], { seed: 29 }),
+          }
+        : {}),
+    };
+    const options = { deltaSoftplus: full, returnLastState: true };
+    const expected = ops.selectiveScanSync({ ...args, ...options });
+    const dev = await onDevice(args as Record<string, Tensor | undefined>);
+    const got = await ops.selectiveScan({ ...(dev as typeof args), ...options });
+    const ey = relError((await got.y.toHost()).data as Float32Array, expected.y.data as Float32Array);
+    const es = relError((await got.lastState!.toHost()).data as Float32Array, expected.lastState!.data as Float32Array);
+    t.true(ey <= 1e-5 && es <= 1e-5, `b=${b} L=${L} d=${d} n=${n} g=${g} full=${full}: y ${ey}, state ${es}`);
+  }
+});
+
+gpu('causalConv1d on the device: wide kernels, runs longer than one thread run, no bias / state / activation', async (t) => {
+  for (const [b, L, c, w, full] of [[2, 100, 130, 12, true], [1, 70, 3, 3, false], [2, 5, 9, 12, true], [1, 1, 1, 2, false]] as const) {
+    const x = Tensor.randn([b, L, c], { seed: 31 });
+    const weight = Tensor.randn([c, w], { seed: 32 });
+    const extra = full ? { bias: Tensor.randn([c], { seed: 33 }), initialState: Tensor.randn([b, c, w - 1], { seed: 34 }) } : {};
+    const options = full ? { activation: 'silu' as const, returnFinalState: true } : { returnFinalState: true };
+    const expected = ops.causalConv1dSync({ x, weight, ...extra, ...options });
+    const dev = await onDevice({ x, weight, ...extra } as Record<string, Tensor | undefined>);
+    const got = await ops.causalConv1d({ ...(dev as { x: Tensor; weight: Tensor }), ...options });
+    t.true(relError((await got.y.toHost()).data as Float32Array, expected.y.data as Float32Array) <= 1e-5, `b=${b} L=${L} c=${c} w=${w}: y`);
+    t.true(relError((await got.finalState!.toHost()).data as Float32Array, expected.finalState!.data as Float32Array) === 0, `b=${b} L=${L} c=${c} w=${w}: finalState`);
+  }
+});
