@@ -292,3 +292,71 @@ test('ZambaForCausalLM: HF names and config load (shared block, per-head Mamba) 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('ZambaForCausalLM as published: bf16 weights, block types from attn_layer_period/offset (hybrids back to back), the shared block saved once under the last hybrid layer, untied head', async (t) => {
+  // ZambaConfig._layers_block_type with 6 layers, period 2, offset 0: mamba, mamba, hybrid, hybrid, mamba, hybrid.
+  const [d, heads, kvHeads, vocab, ffn, N, dConv, expand, mHeads, R] = [16, 4, 2, 40, 24, 4, 4, 2, 2, 3];
+  const blockTypes = ['mamba', 'mamba', 'hybrid', 'hybrid', 'mamba', 'hybrid'];
+  const dI = expand * d;
+  const Ih = dI / mHeads;
+  const D = (2 * d) / heads;
+  const tensors = new Map<string, Tensor>();
+  let seed = 900;
+  const add = (name: string, shape: number[], std = 0.3) => tensors.set(name, Tensor.randn(shape, { seed: seed++, std }));
+  const norm = (name: string, size: number) => tensors.set(name, Tensor.rand([size], { seed: seed++, low: 0.5, high: 1.5 }));
+  add('model.embed_tokens.weight', [vocab, d], 1);
+  const s = 'model.layers.5.shared_transf.';
+  norm(`${s}input_layernorm.weight`, 2 * d);
+  norm(`${s}pre_ff_layernorm.weight`, d);
+  add(`${s}self_attn.q_proj.weight`, [heads * D, 2 * d]);
+  add(`${s}self_attn.k_proj.weight`, [kvHeads * D, 2 * d]);
+  add(`${s}self_attn.v_proj.weight`, [kvHeads * D, 2 * d]);
+  add(`${s}self_attn.o_proj.weight`, [d, heads * D]);
+  add(`${s}feed_forward.gate_proj.weight`, [ffn, d]);
+  add(`${s}feed_forward.up_proj.weight`, [ffn, d]);
+  add(`${s}feed_forward.down_proj.weight`, [d, ffn]);
+  blockTypes.forEach((type, i) => {
+    let p = `model.layers.${i}.`;
+    if (type === 'hybrid') {
+      add(`${p}linear.weight`, [d, d]);
+      p += 'mamba_decoder.';
+    }
+    norm(`${p}input_layernorm.weight`, d);
+    add(`${p}mamba.in_proj.weight`, [2 * dI, d]);
+    add(`${p}mamba.conv1d.weight`, [dI, 1, dConv]);
+    add(`${p}mamba.conv1d.bias`, [dI]);
+    add(`${p}mamba.x_proj_weight`, [mHeads, R + 2 * N, Ih]);
+    add(`${p}mamba.dt_proj_weight`, [mHeads, Ih, R]);
+    add(`${p}mamba.dt_proj_bias`, [mHeads, Ih]);
+    tensors.set(`${p}mamba.A_log`, Tensor.rand([mHeads, Ih, N], { seed: seed++, low: 0, high: 2 }));
+    add(`${p}mamba.D`, [mHeads, Ih], 1);
+    add(`${p}mamba.out_proj.weight`, [d, dI]);
+  });
+  norm('model.final_layernorm.weight', d);
+  add('lm_head.weight', [vocab, d]);
+  for (const [name, v] of tensors) tensors.set(name, v.astype('bfloat16'));
+  const dir = folder(tensors, {
+    architectures: ['ZambaForCausalLM'], model_type: 'zamba', hidden_size: d, num_hidden_layers: blockTypes.length, vocab_size: vocab,
+    num_attention_heads: heads, num_key_value_heads: kvHeads, intermediate_size: ffn, n_mamba_heads: mHeads, hidden_act: 'gelu', hidden_mamba_act: 'silu',
+    attn_layer_period: 2, attn_layer_offset: 0, mamba_d_state: N, mamba_d_conv: dConv, mamba_expand: expand, mamba_dt_rank: R,
+    mamba_conv_bias: true, mamba_proj_bias: false, rms_norm_eps: 1e-5, tie_word_embeddings: false,
+  });
+  // The reference reads the shared block under every hybrid layer (HF's tied view of the one saved copy).
+  const tied = (ts: Map<string, Tensor>) => {
+    const all = new Map(ts);
+    for (const [name, v] of ts) {
+      if (!name.startsWith(s)) continue;
+      for (const i of [2, 3]) all.set(name.replace('model.layers.5.', `model.layers.${i}.`), v);
+    }
+    return all;
+  };
+  try {
+    await check(t, dir, 'zamba', (ts, tokens) => zambaReference({
+      hidden: d, vocab, eps: 1e-5, blockTypes, heads, kvHeads, ffn, mambaHeads: mHeads, dState: N, dConv, expand, dtRank: R, tied: false,
+    }, tied(ts), tokens));
+    const m = await models.load(dir);
+    t.is(m.config.layers.length, 9, '3 hybrid layers: a shared-block layer and a Mamba each');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -151,3 +151,48 @@ test('castWeights stores the matrix weights in bf16/f16 (close logits, half the 
   t.true(relError(after, before) < 3e-2, `bf16 weights: relative error ${relError(after, before)}`);
   t.throws(() => m.castWeights('int32' as never), { instanceOf: RangeError, message: /castWeights: dtype must be/ });
 });
+
+test("Zamba's wiring (zambaShared / zambaInject): steps equal prefill, state restore, save → load bit-exact, ragged generation, bf16, misuse errors", async (t) => {
+  const attention = { heads: 4, kvHeads: 2, headDim: 12, ropeFraction: 0, dOut: 24, scale: Math.SQRT2 / Math.sqrt(12) };
+  const mamba = { dState: 4, expand: 2, dtRank: 4, heads: 2 };
+  const shared = { mixer: 'attention', mixerConfig: attention, mlp: 'geglu-exact', sharedGroup: 'shared', zambaShared: true } as const;
+  const inject = { mixer: 'mamba', mixerConfig: mamba, mlp: 'none', zambaInject: true } as const;
+  const plain = { mixer: 'mamba', mixerConfig: mamba, mlp: 'none' } as const;
+  const config = {
+    architecture: 'zamba-test', vocabSize: VOCAB, dModel: 24, layers: [plain, shared, inject, shared, inject, plain] as never[], norm: 'rms' as const, normEps: 1e-5,
+    mlpHidden: 32, experts: 1, topK: 1, tieEmbeddings: true, seed: 5,
+  };
+  const m = models.fromConfig(config);
+  t.deepEqual(m.parameters['backbone.shared.shared.norm.weight']!.shape, [48], 'the shared block reads [x ‖ embeddings]');
+  const rows = tokenRows(2, 9, 11);
+  const full = m.forwardSync(rows).logits.data as Float32Array;
+  const state = m.createState({ batch: 2 });
+  m.forwardSync(rows.map((r) => r.slice(0, 4)), { state });
+  const bytes = state.serialize();
+  let last: Float32Array = new Float32Array();
+  for (let i = 4; i < 9; i++) last = m.stepSync(rows.map((r) => r[i]!), state).logits.data as Float32Array;
+  const ref = Float32Array.from({ length: 2 * VOCAB }, (_, j) => full[(Math.floor(j / VOCAB) * 9 + 8) * VOCAB + (j % VOCAB)]!);
+  t.true(relError(last, ref) <= 1e-5, 'prefix + steps equal one prefill');
+  const cont = m.forwardSync(rows.map((r) => r.slice(4)), { state: m.restoreState(bytes), lastOnly: true }).logits.data as Float32Array;
+  t.true(relError(cont, ref) <= 1e-5, 'a restored state continues');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'crossroad-zamba-'));
+  try {
+    m.save(dir);
+    t.deepEqual([...((await models.load(dir)).forwardSync(rows).logits.data as Float32Array)], [...full], 'save → load is bit-exact');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const out: (number | null)[] = [];
+  for await (const step of m.generate([rows[0]!.slice(0, 6), rows[1]!.slice(0, 3)], { maxTokens: 3, temperature: 0 })) out.push(step.tokens[1]!);
+  const alone: (number | null)[] = [];
+  for await (const step of m.generate(rows[1]!.slice(0, 3), { maxTokens: 3, temperature: 0 })) alone.push(step.tokens[0]!);
+  t.deepEqual(out, alone, 'rows of different lengths decode as they would alone');
+  m.castWeights('bfloat16');
+  t.is(m.parameters['backbone.layers.2.linear.weight']!.dtype, 'bfloat16', "the hybrid layer's linear is a matrix weight too");
+  t.true(relError(m.forwardSync(rows).logits.data as Float32Array, full) < 3e-2);
+  t.throws(() => models.fromConfig({ ...config, layers: [plain, shared] as never[] }), { instanceOf: RangeError, message: /zambaShared/ });
+  t.throws(() => models.fromConfig({ ...config, layers: [plain, inject] as never[] }), { instanceOf: RangeError, message: /zambaInject/ });
+});

@@ -141,6 +141,7 @@ export class LanguageModel {
         if (name.endsWith('.bias') || name === 'router.weight') continue;
         this.parameters[`${mlpPrefix}.${name}`] = cast(block.mlpParams, name)!;
       }
+      if (block.linear && block.linear.dtype !== dtype) this.parameters[`${block.prefix}.linear.weight`] = block.linear = block.linear.astype(dtype);
     }
     cast(this.parameters, 'backbone.embedding.weight');
     cast(this.parameters, 'lm_head.weight');
