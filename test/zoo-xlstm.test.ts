@@ -69,7 +69,7 @@ test('mlstm init follows NX-AI: gate weights zero, forget bias linspace(3, 6), s
   t.deepEqual(p['mlstm_cell.fgate.bias']!.toArray(), [3, 4, 5, 6]);
   t.true(p.learnable_skip!.toArray().every((v) => v === 1));
   t.true(p['mlstm_cell.outnorm.weight']!.toArray().every((v) => v === 0));
-  t.deepEqual(p['q_proj.weight']!.shape, [48, 48]);
+  t.deepEqual(p['q_proj.weight']!.shape, [12, 4, 4]);
   t.deepEqual(p['mlstm_cell.igate.weight']!.shape, [4, 144]);
 });
 

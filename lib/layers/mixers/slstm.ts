@@ -3,26 +3,30 @@
 // post up-projection FFN (gated MLP) belong to the model and are left out.
 //
 //   c_x            = silu(conv1d(x))  (dConv > 0; else c_x = x)    depthwise causal conv with bias
-//   ĩ, f̃ = igate(c_x), fgate(c_x);   z̃, õ = zgate(x), ogate(x)     W·x, no bias
+//   ĩ, f̃ = fgate(c_x), igate(c_x);   z̃, õ = zgate(x), ogate(x)     headwise W·x, no bias
 //   g̃_t = W·x_t + R y_{t−1} + b    for g ∈ {i, f, z, o}, R block-diagonal: head h's y feeds only head h
 //   m_t = max(log σ(f̃_t) + m_{t−1}, ĩ_t)     (ĩ_t alone on the first token)
 //   c_t = e^{log σ(f̃)+m_{t−1}−m_t} c_{t−1} + e^{ĩ−m_t} tanh(z̃_t),   n_t likewise with 1
 //   y_t = σ(õ_t) c_t / n_t;      out = GroupNorm_heads(y)·(1 + group_norm.weight)
 //
-// Simplification: NX-AI's gate projections are LinearHeadwiseExpand (block-diagonal per head); here they
-// are plain square Linears (no bias) with the same names — a block-diagonal checkpoint weight maps after
-// expanding it to dense [d, d]. slstm_cell._recurrent_kernel_ is stored as the op's [heads, dh, 4, dh]
-// (input channel, gate i/f/z/o, output channel) and _bias_ as [heads, 4, dh]; NX-AI keeps the same numbers
-// as [heads, dh, 4·dh] / [heads, 4·dh] (its gate order inside the 4·dh is i, f, z, o — as recalled, not
-// checked against a checkpoint).
+// Note ĩ comes from fgate and f̃ from igate: NX-AI's sLSTMLayer.forward/step write
+// `i, f, z, o = (self.fgate(x_conv), self.igate(x_conv), …)` (unchanged up to 2025), so a trained checkpoint's
+// fgate.weight is the one that feeds the input gate; this layer keeps that wiring so weights map by name. Both
+// get the same init, so the swap matters only for loaded weights.
 //
-// Both modes are linear ×4, concat, the fused slstm op (a sequential scan: the recurrence through R is
-// nonlinear, so there is no parallel form), layerNorm with groupSize = dh; plus causalConv1d when dConv > 0.
-// State: conv [b, d, dConv − 1] (when dConv > 0), y, c, n, m [b, d].
+// The four gate projections are LinearHeadwiseExpand (xlstm/components/linear_headwise.py, bias=False) with
+// one block per head: weight [heads, dh, dh] (head, out, in), run as permute → bmm → permute (mlstm.ts).
+// slstm_cell._recurrent_kernel_ is [heads, dh, 4, dh] (input channel, gate i/f/z/o, output channel) — NX-AI's
+// external layout (the `recurrent_kernel` proxy; the cuda backend stores it so, the vanilla one permutes it
+// internally) — and _bias_ is [heads, 4, dh].
+//
+// Both modes are: permute/bmm ×4 for the gates, concat, the fused slstm op (a sequential scan: the recurrence
+// through R is nonlinear, so there is no parallel form), layerNorm with groupSize = dh; plus causalConv1d when
+// dConv > 0. State: conv [b, d, dConv − 1] (when dConv > 0), y, c, n, m [b, d].
 //
 // Init as NX-AI: gate weights small_init N(0, √(2/(5d))); recurrent kernel zeros ('zeros', NX-AI's default)
-// or U(±1/√dh) ('standard'); bias 0 except the forget gate's power law over each head's channels,
-// b_f[j] = −(−5 + 12·(j/(dh−1))^0.3) (block-dependent exponent at block 0); group_norm offset 0;
+// or U(±1/√d) ('standard', d = hidden_size); bias 0 except the forget gate's power law over each head's
+// channels, b_f[j] = −(−5 + 12·(j/(dh−1))^0.3) (block-dependent exponent at block 0); group_norm offset 0;
 // conv1d PyTorch's default U(±1/√dConv).
 
 import type { OpRunner } from '../../ops/index.js';
@@ -31,13 +35,13 @@ import { Init } from '../init.js';
 import { checkInput, checkState, type Mixer, type MixerOutput } from '../mixer.js';
 import { registerMixer, type BaseConfig } from '../registry.js';
 import { Derived } from './derived.js';
-import { residualWeight } from './mlstm.js';
+import { residualWeight, toBlocks } from './mlstm.js';
 
 export interface SlstmConfig extends BaseConfig {
   heads: number;
   /** causal conv width feeding the i and f gates; 0: no conv */
   dConv: number;
-  /** the recurrent kernel's init: 'zeros' (NX-AI default) or 'standard' U(±1/√dh) */
+  /** the recurrent kernel's init: 'zeros' (NX-AI default) or 'standard' U(±1/√dModel) */
   recurrentInit: string;
 }
 
@@ -61,12 +65,12 @@ class SlstmMixer implements Mixer<SlstmState> {
     this.dModel = d;
     const dh = (this.dh = d / H);
     const init = new Init(config.seed ?? 0);
-    const small = () => init.normal([d, d], Math.sqrt(2 / (5 * d)));
+    const small = () => init.normal([H, dh, dh], Math.sqrt(2 / (5 * d))); // small_init_init_(dim = embedding_dim)
     const bias = Tensor.zeros([H, 4, dh]);
     for (let h = 0; h < H; h++) {
       for (let j = 0; j < dh; j++) bias.data[(h * 4 + 1) * dh + j] = -(-5 + 12 * (dh === 1 ? 0 : j / (dh - 1)) ** 0.3);
     }
-    const bound = 1 / Math.sqrt(dh);
+    const bound = 1 / Math.sqrt(d);
     const recurrent = config.recurrentInit === 'zeros' ? init.zeros([H, dh, 4, dh]) : init.uniform([H, dh, 4, dh], -bound, bound);
     this.parameters = {
       ...(dConv > 0
@@ -112,9 +116,13 @@ class SlstmMixer implements Mixer<SlstmState> {
           })
         : undefined;
     const cx = conv ? conv.y : x;
-    // W·x of the four gates, laid out [b, L, 4, heads, dh] as the slstm op wants them.
-    const gate = (name: string, input: Tensor) => run.linear({ x: input, weight: p[name]! }).y.reshape([batch, L, 1, d]);
-    const wx = run.concat({ inputs: [gate('igate.weight', cx), gate('fgate.weight', cx), gate('zgate.weight', x), gate('ogate.weight', x)], axis: 2 }).y;
+    // W·x of the four gates in the op's layout [b, L, 4, heads, dh]: per gate a bmm over the head blocks
+    // [H, b·L, dh], stacked on a gate axis, then moved in front of the heads. Slot i gets fgate, slot f igate (see top).
+    const xB = toBlocks(run, x, dh);
+    const cB = conv ? toBlocks(run, cx, dh) : xB;
+    const gate = (name: string, blocks: Tensor) => run.bmm({ a: blocks, b: p[name]!, transB: true }).y.reshape([H, batch * L, 1, dh]);
+    const stacked = run.concat({ inputs: [gate('fgate.weight', cB), gate('igate.weight', cB), gate('zgate.weight', xB), gate('ogate.weight', xB)], axis: 2 }).y;
+    const wx = run.permute({ x: stacked, dims: [1, 2, 0, 3] }).y; // [b·L, 4, H, dh]
     const cell = run.slstm({
       gates: wx.reshape([batch, L, 4, H, dh]),
       recurrent: p['slstm_cell._recurrent_kernel_']!,

@@ -1,9 +1,24 @@
 // Float64 mLSTM layer (xLSTM, NX-AI mLSTMLayer), token by token from the zero state:
-// proj_up → (x_m, z); c = silu(conv(x_m)); q, k from c, v from x_m; gates from [q, k, v];
+// proj_up → (x_m, z); c = silu(conv(x_m)); q, k from c, v from x_m (block-diagonal); gates from [q, k, v];
 // the stabilised matrix-memory recurrence per head; group norm per head; + skip·c; ⊙ silu(z); proj_down.
 
 import type { LayerReference } from './index.js';
 import { causalConv, columns, layerNorm, linear, param, silu } from './common.js';
+
+/** NX-AI LinearHeadwiseExpand (no bias): y[r, j·o + a] = Σ_e W[j, a, e] x[r, j·i + e], W [blocks, o, i]. */
+export function headwise(x: Float64Array, rows: number, W: Float64Array, blocks: number, o: number, i: number): Float64Array {
+  const y = new Float64Array(rows * blocks * o);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < blocks; j++) {
+      for (let a = 0; a < o; a++) {
+        let s = 0;
+        for (let e = 0; e < i; e++) s += W[(j * o + a) * i + e]! * x[r * blocks * i + j * i + e]!;
+        y[r * blocks * o + j * o + a] = s;
+      }
+    }
+  }
+  return y;
+}
 
 const logSigmoid = (v: number): number => (v >= 0 ? -Math.log1p(Math.exp(-v)) : v - Math.log1p(Math.exp(v)));
 
@@ -19,9 +34,10 @@ export const mlstmReference: LayerReference = {
     const xm = columns(up, rows, 2 * inner, 0, inner);
     const z = columns(up, rows, 2 * inner, inner, 2 * inner);
     const c = causalConv(xm, batch, L, inner, param(mixer, 'conv1d.conv.weight'), w, param(mixer, 'conv1d.conv.bias')).map(silu);
-    const q = linear(c, rows, inner, param(mixer, 'q_proj.weight'), inner);
-    const k = linear(c, rows, inner, param(mixer, 'k_proj.weight'), inner);
-    const v = linear(xm, rows, inner, param(mixer, 'v_proj.weight'), inner);
+    const bs = mixer.config.qkvBlocksize as number;
+    const q = headwise(c, rows, param(mixer, 'q_proj.weight'), inner / bs, bs, bs);
+    const k = headwise(c, rows, param(mixer, 'k_proj.weight'), inner / bs, bs, bs);
+    const v = headwise(xm, rows, param(mixer, 'v_proj.weight'), inner / bs, bs, bs);
     const qkv = new Float64Array(rows * 3 * inner);
     for (let r = 0; r < rows; r++) {
       qkv.set(q.subarray(r * inner, (r + 1) * inner), r * 3 * inner);

@@ -1,9 +1,11 @@
 // Float64 sLSTM layer (xLSTM, NX-AI sLSTMLayer), token by token from the zero state: the four gates
-// W·x (i, f from the conv output, z, o from x) plus the per-head recurrence R·y_{t−1} and bias, exponential
+// W·x (block-diagonal per head; i, f from the conv output — i through fgate.weight and f through igate.weight,
+// as NX-AI's sLSTMLayer wires them —, z, o from x) plus the per-head recurrence R·y_{t−1} and bias, exponential
 // input gate with the stabiliser m, normaliser n, then group norm per head.
 
 import type { LayerReference } from './index.js';
-import { causalConv, layerNorm, linear, param, sigmoid, silu } from './common.js';
+import { causalConv, layerNorm, param, sigmoid, silu } from './common.js';
+import { headwise } from './mlstm.js';
 
 export const slstmReference: LayerReference = {
   forward(mixer, x, batch, L) {
@@ -14,10 +16,10 @@ export const slstmReference: LayerReference = {
     const rows = batch * L;
     const cx = w > 0 ? causalConv(x, batch, L, d, param(mixer, 'conv1d.conv.weight'), w, param(mixer, 'conv1d.conv.bias')).map(silu) : x;
     const wx = [
-      linear(cx, rows, d, param(mixer, 'igate.weight'), d),
-      linear(cx, rows, d, param(mixer, 'fgate.weight'), d),
-      linear(x, rows, d, param(mixer, 'zgate.weight'), d),
-      linear(x, rows, d, param(mixer, 'ogate.weight'), d),
+      headwise(cx, rows, param(mixer, 'fgate.weight'), H, dh, dh), // ĩ
+      headwise(cx, rows, param(mixer, 'igate.weight'), H, dh, dh), // f̃
+      headwise(x, rows, param(mixer, 'zgate.weight'), H, dh, dh),
+      headwise(x, rows, param(mixer, 'ogate.weight'), H, dh, dh),
     ];
     const R = param(mixer, 'slstm_cell._recurrent_kernel_'); // [H, dh (from), 4, dh (to)]
     const bias = param(mixer, 'slstm_cell._bias_'); // [H, 4, dh]
