@@ -9,6 +9,8 @@
 //   y_t        = C_tᵀ S_t + D x_t                                   (head h reads group h / (H/G))
 //   out        = out_proj(rmsnorm(y ⊙ silu(z)) · norm.weight)       RMSNormGated, norm_before_gate=False,
 //                                                                   groups of d_inner / G channels
+// (the norm's groups are mamba2.py's and HF Mamba2's group_size = d_inner / ngroups; mamba2_simple.py
+// normalises over all of d_inner — the same thing for its ngroups = 1, different for G > 1.)
 //
 // So the scan is ops.linearAttention with q = C, k = B, v = Δ·x and log decay
 // g = Δ·A (chunked for a sequence, recurrent for a step), scale 1. in_proj and
