@@ -446,7 +446,13 @@ export async function loadModel(dir: string, options: { mmap?: boolean; device?:
   }
   finish?.(weights);
   model.loadParameters(weights);
-  if (device === 'cuda') await model.toDevice('cuda');
+  if (device === 'cuda') {
+    // A half-precision checkpoint keeps its matrix weights half width on the device (half the bytes a decode step
+    // streams). Exact: the loader widened bf16/f16 to float32, and castWeights narrows them back to the same values.
+    const stored = new Set([...weights.values()].map((t) => t.dtype));
+    if (stored.size === 1 && (stored.has('bfloat16') || stored.has('float16'))) model.castWeights([...stored][0] as 'bfloat16' | 'float16');
+    await model.toDevice('cuda');
+  }
   const tokenizerPath = join(dir, 'tokenizer.json');
   if (existsSync(tokenizerPath)) model.tokenizer = loadTokenizer(dir);
   return model;
