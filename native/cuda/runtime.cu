@@ -173,8 +173,13 @@ struct ThreadState {
   }
 };
 
-ThreadState& threadState() {
+ThreadState& rawThreadState() {
   thread_local ThreadState state;
+  return state;
+}
+
+ThreadState& threadState() {
+  ThreadState& state = rawThreadState();
   if (state.stream == nullptr) {
     requireDevice();
     CR_CUDA_CHECK(cudaStreamCreateWithFlags(&state.stream, cudaStreamNonBlocking));
@@ -204,6 +209,17 @@ std::mutex scratchMutex;
 std::unordered_map<cudaStream_t, ScratchArena>& scratchArenas() {
   static auto* arenas = new std::unordered_map<cudaStream_t, ScratchArena>();
   return *arenas;
+}
+
+thread_local int batchDepth = 0;
+
+// End of a batch: wait for this thread's stream (if it ever made one), then recycle its scratch.
+cudaError_t drainThreadStream() {
+  cudaStream_t stream = rawThreadState().stream;
+  if (stream == nullptr) return cudaSuccess;
+  const cudaError_t ran = cudaStreamSynchronize(stream);
+  resetScratch(stream);
+  return ran;
 }
 
 }  // namespace
@@ -304,6 +320,37 @@ void* scratch(size_t bytes, cudaStream_t stream) {
   arena.chunks.emplace_back(ptr, chunk);
   arena.used = size;
   return ptr;
+}
+
+bool opWaitsDeferred() { return batchDepth > 0; }
+
+void recycleScratchInFlight(cudaStream_t stream) {
+  std::lock_guard<std::mutex> lock(scratchMutex);
+  auto it = scratchArenas().find(stream);
+  if (it == scratchArenas().end()) return;
+  // Only the bump pointer: the next op on this stream runs after the earlier kernels (stream order), so it may
+  // reuse their scratch; the chunks stay held (not back in the shared cache) until the batch has drained.
+  it->second.used = 0;
+}
+
+BatchScope::BatchScope() { ++batchDepth; }
+
+BatchScope::~BatchScope() {
+  if (finished_) return;
+  // Unwinding (an op threw): still wait, so no kernel outlives the buffers the caller is about to drop.
+  if (--batchDepth == 0) {
+    drainThreadStream();
+    cudaGetLastError();
+  }
+}
+
+void BatchScope::finish() {
+  finished_ = true;
+  if (--batchDepth > 0) return;
+  const cudaError_t launched = cudaGetLastError();
+  const cudaError_t ran = drainThreadStream();
+  CR_CUDA_CHECK(launched);
+  CR_CUDA_CHECK(ran);
 }
 
 void resetScratch(cudaStream_t stream) {
