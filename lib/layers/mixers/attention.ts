@@ -73,9 +73,23 @@ function copyTokens(run: OpRunner, src: Tensor, r: number, from: number, to: num
   run.slice({ x: src.select(r), axis: 0, start: from, end: to, out: { y: view } });
 }
 
+// Device copies of recent length vectors: every attention layer of a model step uploads the same lengths, and a
+// step's kv lengths are the next step's row offsets, so a few entries save an upload (a host round trip) per layer.
+// The ops only read them.
+const uploaded = new Map<string, Tensor>();
+
 /** An int32 [n] tensor of `values` on `device` (the ops' row offsets and kv lengths). */
 function int32On(device: Device, values: ArrayLike<number>): Tensor {
-  return new Tensor(Int32Array.from(values), [values.length]).toDeviceSync(device);
+  const host = new Tensor(Int32Array.from(values), [values.length]);
+  if (device === 'cpu') return host;
+  const key = host.data.join(',');
+  let t = uploaded.get(key);
+  if (t === undefined) {
+    t = host.toDeviceSync(device);
+    if (uploaded.size >= 8) uploaded.delete(uploaded.keys().next().value!);
+    uploaded.set(key, t);
+  }
+  return t;
 }
 
 class AttentionMixer implements Mixer<AttentionState> {
@@ -169,7 +183,7 @@ class AttentionMixer implements Mixer<AttentionState> {
       o = run.attention({ q, k, v, ...options }).o;
     } else if (window === 0) {
       const cache = this.append(run, state, lengths, k, v);
-      o = run.attention({ q, k: cache.k, v: cache.v, kvLengths: cache.lengths.toDeviceSync(device), ...options }).o;
+      o = run.attention({ q, k: cache.k, v: cache.v, kvLengths: int32On(device, cache.lengths.data as Int32Array), ...options }).o;
       next = cache;
     } else {
       // Frame = [held tokens, new tokens] per row; keep its last window − 1 tokens.
