@@ -233,6 +233,14 @@ gpu('a device model saves bit-exactly, loads onto the device, and toDevice(cpu) 
     const other = models.fromConfig({ ...configFor('jamba'), seed: 11 }, { device: 'cuda' });
     other.loadParameters(cpu.parameters);
     t.true(relError(host(other.forwardSync(rows).logits), cpu.forwardSync(rows).logits.data as Float32Array) <= 1e-4);
+    // A checkpoint with bf16 matrix weights loads onto the device with them still bf16 (the CPU load widens them).
+    const half = models.fromConfig(configFor('jamba'));
+    half.castWeights('bfloat16');
+    const halfDir = join(dir, 'bf16');
+    half.save(halfDir);
+    const halfLoaded = await models.load(halfDir, { device: 'cuda' });
+    t.deepEqual(Object.entries(halfLoaded.parameters).map(([n, p]) => [n, p.dtype]), Object.entries(half.parameters).map(([n, p]) => [n, p.dtype]));
+    t.true(relError(host(halfLoaded.forwardSync(rows).logits), half.forwardSync(rows).logits.data as Float32Array) <= 1e-4);
     await dev.toDevice('cpu');
     t.is(dev.device, 'cpu');
     t.deepEqual(Array.from(dev.forwardSync(rows).logits.data), Array.from(cpu.forwardSync(rows).logits.data));

@@ -447,9 +447,10 @@ export async function loadModel(dir: string, options: { mmap?: boolean; device?:
   finish?.(weights);
   model.loadParameters(weights);
   if (device === 'cuda') {
-    // A half-precision checkpoint keeps its matrix weights half width on the device (half the bytes a decode step
-    // streams). Exact: the loader widened bf16/f16 to float32, and castWeights narrows them back to the same values.
-    const stored = new Set([...weights.values()].map((t) => t.dtype));
+    // A checkpoint whose matrix weights are stored half width keeps them half width on the device (half the bytes
+    // a decode step streams). Exact: loadParameters widened them to float32, castWeights narrows back to the same
+    // values. Mixed storage (or weights a converter recomputed in float32) loads as float32.
+    const stored = new Set(model.castableWeights().map((name) => weights.get(name)?.dtype));
     if (stored.size === 1 && (stored.has('bfloat16') || stored.has('float16'))) model.castWeights([...stored][0] as 'bfloat16' | 'float16');
     await model.toDevice('cuda');
   }

@@ -160,6 +160,19 @@ export class LanguageModel {
     cast(this.parameters, 'lm_head.weight');
   }
 
+  /** Names of the parameters castWeights converts (the weights that only feed matrix products). */
+  castableWeights(): string[] {
+    const names: string[] = [];
+    for (const block of new Set(this.blocks)) {
+      for (const name of block.mixer.linearWeights ?? []) if (block.mixer.parameters[name]) names.push(`${block.prefix}.mixer.${name}`);
+      const mlpPrefix = `${block.prefix}.${block.mlp === 'moe' ? 'moe' : 'mlp'}`;
+      for (const name of Object.keys(block.mlpParams)) if (!name.endsWith('.bias') && name !== 'router.weight') names.push(`${mlpPrefix}.${name}`);
+      if (block.linear) names.push(`${block.prefix}.linear.weight`);
+    }
+    for (const name of ['backbone.embedding.weight', 'lm_head.weight']) if (this.parameters[name]) names.push(name);
+    return names;
+  }
+
   /** Writes config.json + model.safetensors into `dir` (models.load reads them back bit-exactly). */
   save(dir: string): void {
     saveModel(this, dir);
