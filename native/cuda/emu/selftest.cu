@@ -38,8 +38,9 @@ __global__ void divergentShuffleKernel(float* out) {
   out[threadIdx.x] = v;
 }
 
+// Half a warp shuffles (full mask) while the other half waits at the block barrier.
 __global__ void barrierInWarpKernel(float* out) {
-  if (threadIdx.x < 32) {
+  if (threadIdx.x < 16) {
     out[threadIdx.x] = __shfl_down_sync(0xffffffffu, 1.0f, 1);
   } else {
     __syncthreads();
@@ -98,7 +99,7 @@ std::string selfTest(const std::string& name) {
   } else if (name == "divergentShuffle") {
     divergentShuffleKernel<<<1, 32, 0, stream>>>(out);
   } else if (name == "barrierInWarp") {
-    barrierInWarpKernel<<<1, 64, 0, stream>>>(out);
+    barrierInWarpKernel<<<1, 32, 0, stream>>>(out);
   } else if (name == "tooManyThreads") {
     divergentBarrierKernel<<<1, 1025, 0, stream>>>(out);
   } else if (name == "zeroGrid") {
