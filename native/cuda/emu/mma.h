@@ -6,6 +6,9 @@
 #pragma once
 #include <cstring>
 #include <type_traits>
+#ifdef __F16C__
+#include <immintrin.h>
+#endif
 
 #include "cuda_bf16.h"
 #include "cuda_fp16.h"
@@ -38,8 +41,14 @@ inline void fill_fragment(fragment<Use, M, N, K, T, L>& f, float value) {
 
 namespace detail {
 inline float widen(float v) { return v; }
+inline float widen(__nv_bfloat16 v) { return __uint_as_float(static_cast<uint32_t>(v.__x) << 16); }
+#ifdef __F16C__
+// Fragment loads dominate the emulated tensor-core GEMM: the hardware conversion (exact; it
+// only differs from the CPU dtype code in the payload of a signalling NaN).
+inline float widen(__half v) { return _cvtsh_ss(v.__x); }
+#else
 inline float widen(__half v) { return __half2float(v); }
-inline float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
+#endif
 }  // namespace detail
 
 template <typename Use, int M, int N, int K, typename T, typename L, typename P>
@@ -76,12 +85,14 @@ inline bool mmaCompute(void* leaderData, void* laneData) {
   auto* L = static_cast<MmaOperands*>(leaderData);
   auto* me = static_cast<MmaOperands*>(laneData);
   if (L == me) {
+    // Each output sums c + a[i][0]·b[0][j] + a[i][1]·b[1][j] + … in k order; j innermost
+    // vectorises. (Products of half or bfloat16 values are exact in float.)
     float out[256];
+    std::memcpy(out, L->c, sizeof(out));
     for (int i = 0; i < 16; ++i)
-      for (int j = 0; j < 16; ++j) {
-        float acc = L->c[i * 16 + j];
-        for (int k = 0; k < 16; ++k) acc += L->a[i * 16 + k] * L->b[k * 16 + j];
-        out[i * 16 + j] = acc;
+      for (int k = 0; k < 16; ++k) {
+        const float a = L->a[i * 16 + k];
+        for (int j = 0; j < 16; ++j) out[i * 16 + j] += a * L->b[k * 16 + j];
       }
     std::memcpy(L->d, out, sizeof(out));
     return true;
