@@ -26,10 +26,11 @@
 #endif
 
 // ---- context switch --------------------------------------------------------------------------------------
-// cr_emu_switch(void** save, void* to): saves the callee-saved registers, MXCSR and the x87
-// control word on the current stack, stores the stack pointer in *save, and resumes the
-// context whose stack pointer is `to`. A new fiber's stack is laid out as if it had called
-// cr_emu_switch, with fiberEntry as the return address.
+// cr_emu_switch(void** save, void* to): saves the callee-saved registers on the current stack,
+// stores the stack pointer in *save, and resumes the context whose stack pointer is `to`. A new
+// fiber's stack is laid out as if it had called cr_emu_switch, with fiberEntry as the return
+// address. MXCSR and the x87 control word are not switched: every fiber of a launch runs with
+// the launching thread's (kernels do not change them).
 extern "C" void cr_emu_switch(void** save, void* to);
 asm(R"(
 .text
@@ -44,14 +45,8 @@ cr_emu_switch:
   pushq %r13
   pushq %r14
   pushq %r15
-  subq $8, %rsp
-  stmxcsr (%rsp)
-  fnstcw 4(%rsp)
   movq %rsp, (%rdi)
   movq %rsi, %rsp
-  ldmxcsr (%rsp)
-  fldcw 4(%rsp)
-  addq $8, %rsp
   popq %r15
   popq %r14
   popq %r13
@@ -132,7 +127,15 @@ struct Runner {
   sigjmp_buf faultJump;
   void* faultAddress = nullptr;
   bool (*mmaCompute)(void*, void*) = nullptr;
-  uint32_t csr[2] = {0x1f80, 0x037f};
+  // Per warp: lanes waiting at a warp collective, and whether they all named one op and mask
+  // (the common case, completed by counting; otherwise every arrival rescans the warp).
+  struct WarpWait {
+    int count = 0;
+    unsigned mask = 0;
+    WarpOp op = WarpOp::Sync;
+    bool mixed = false;
+  };
+  std::vector<WarpWait> warps;
 };
 
 thread_local Runner* runner = nullptr;
@@ -284,7 +287,6 @@ void prepareFiber(Runner& r, int index) {
   *--sp = 0;                                          // alignment: fiberEntry starts as if called
   *--sp = reinterpret_cast<uint64_t>(&fiberEntry);    // cr_emu_switch's return address
   for (int i = 0; i < 6; ++i) *--sp = 0;              // rbp rbx r12 r13 r14 r15
-  *--sp = static_cast<uint64_t>(r.csr[0]) | static_cast<uint64_t>(r.csr[1]) << 32;
   r.fibers[index].sp = sp;
 }
 
@@ -302,6 +304,7 @@ void runBlock(Runner& r, uint3 blockIdx_, dim3 grid, dim3 block) {
   const int n = static_cast<int>(block.x * block.y * block.z);
   r.block = blockIdx_;
   r.fibers.assign(n, Fiber{});
+  r.warps.assign((n + kWarp - 1) / kWarp, Runner::WarpWait{});
   for (int i = 0; i < n; ++i) {
     Fiber& f = r.fibers[i];
     f.ctx.thread = uint3{static_cast<unsigned>(i) % block.x, static_cast<unsigned>(i) / block.x % block.y,
@@ -494,6 +497,22 @@ uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int w
     fail(r, concat(opName(op), " at ", where(file, line), ": the mask 0x", [&] { char b[16]; std::snprintf(b, sizeof b, "%08x", mask); return std::string(b); }(),
                    " leaves out the calling lane ", lane));
   }
+  if (base + kWarp > n && (mask >> (n - base)) != 0) {
+    fail(r, concat(opName(op), " at ", where(file, line), ": the mask names lanes past the end of the block (",
+                   n, " threads)"));
+  }
+  Runner::WarpWait& w = r.warps[me / kWarp];
+  if (w.count == 0) {
+    w.mask = mask;
+    w.op = op;
+  } else if (w.mask != mask || w.op != op) {
+    w.mixed = true;
+  }
+  ++w.count;
+  if (!w.mixed && w.count < __builtin_popcount(mask)) {
+    yield(r);
+    return r.fibers[me].result;
+  }
   bool complete = true;
   for (int l = 0; l < kWarp; ++l) {
     if (!(mask >> l & 1u)) continue;
@@ -516,6 +535,8 @@ uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int w
   }
   if (complete) {
     resolveWarp(r, base, mask, op);
+    w.count -= __builtin_popcount(mask);
+    if (w.count == 0) w.mixed = false;
     return f.result;
   }
   yield(r);
@@ -571,12 +592,6 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
   r.failed = false;
   r.error.clear();
   r.cur = -1;
-  r.csr[0] = __builtin_ia32_stmxcsr();
-  {
-    uint16_t cw;
-    asm volatile("fnstcw %0" : "=m"(cw));
-    r.csr[1] = cw;
-  }
   kernelsRunning.fetch_add(1);
   r.inKernel = true;
   struct Leave {
