@@ -206,6 +206,24 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
                   Body body);
 void setFuncMaxDynamicShared(const void* kernel, int bytes);
 
+// Cooperative launches: every block on its own OS thread, all at once (grid-wide barriers).
+cudaError_t launchCooperative(const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                              Body body);
+int maxActiveBlocksPerMultiprocessor(int blockSize, size_t smem);
+void gridSync(const char* file, int line);
+
+// A kernel with its arguments converted to its parameter types once, at the launch, as CUDA
+// copies them into the parameter buffer; each thread then calls it with its own copies.
+template <typename... P>
+struct BoundKernel {
+  void (*kernel)(P...);
+  std::tuple<std::decay_t<P>...> params;
+  static void run(void* self) {
+    auto* b = static_cast<BoundKernel*>(self);
+    std::apply([b](auto&... p) { b->kernel(p...); }, b->params);
+  }
+};
+
 template <typename... P>
 class Launcher {
  public:
@@ -213,18 +231,8 @@ class Launcher {
       : kernel_(kernel), name_(name), grid_(grid), block_(block), smem_(smem), stream_(stream) {}
   template <typename... A>
   void operator()(A&&... args) {
-    // Arguments are converted to the kernel's parameter types once, at the launch, as CUDA
-    // copies them into the parameter buffer; each thread then gets its own copy.
-    struct Bound {
-      void (*kernel)(P...);
-      std::tuple<std::decay_t<P>...> params;
-      static void run(void* self) {
-        auto* b = static_cast<Bound*>(self);
-        std::apply([b](auto&... p) { b->kernel(p...); }, b->params);
-      }
-    };
-    Bound bound{kernel_, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
-    launchKernel(name_, reinterpret_cast<const void*>(kernel_), grid_, block_, smem_, stream_, Body{&Bound::run, &bound});
+    BoundKernel<P...> bound{kernel_, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
+    launchKernel(name_, reinterpret_cast<const void*>(kernel_), grid_, block_, smem_, stream_, Body{&BoundKernel<P...>::run, &bound});
   }
 
  private:
@@ -238,6 +246,19 @@ class Launcher {
 template <typename... P, typename G, typename B, typename... Rest>
 Launcher<P...> launch(void (*kernel)(P...), const char* name, G grid, B block, Rest... rest) {
   return Launcher<P...>(kernel, name, dim3(grid), dim3(block), rest...);
+}
+
+template <typename... P, size_t... I>
+cudaError_t cooperative(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t smem,
+                        cudaStream_t stream, std::index_sequence<I...>) {
+  BoundKernel<P...> bound{kernel, std::tuple<std::decay_t<P>...>(*static_cast<std::decay_t<P>*>(args[I])...)};
+  return launchCooperative(name, reinterpret_cast<const void*>(kernel), grid, block, smem, stream,
+                           Body{&BoundKernel<P...>::run, &bound});
+}
+template <typename... P>
+cudaError_t cooperative(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t smem = 0,
+                        cudaStream_t stream = nullptr) {
+  return cooperative(name, kernel, grid, block, args, smem, stream, std::index_sequence_for<P...>{});
 }
 
 template <typename T>
@@ -270,6 +291,14 @@ cudaError_t cudaFuncSetAttribute(F* func, cudaFuncAttribute attr, int value) {
     if (value < 0 || value > 227 * 1024) return cudaErrorInvalidValue;
     ::cr::emu::setFuncMaxDynamicShared(reinterpret_cast<const void*>(func), value);
   }
+  return cudaSuccess;
+}
+
+// The kernel must be named as itself (not cast to void*): its signature unpacks `args`.
+#define cudaLaunchCooperativeKernel(kernel, ...) ::cr::emu::cooperative(#kernel, kernel, __VA_ARGS__)
+template <typename F>
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F*, int blockSize, size_t smem) {
+  *blocks = ::cr::emu::maxActiveBlocksPerMultiprocessor(blockSize, smem);
   return cudaSuccess;
 }
 
