@@ -237,6 +237,22 @@ void releaseBarrier(Runner& r) {
     }
   }
   if (first != nullptr && first->grid) waitForGrid(r, first->file, first->line);
+  if (first != nullptr && (first->value >> 32) != 0) {
+    // __syncthreads_count/_and/_or (the call site is the same for all, so the kind is too).
+    const uint64_t kind = (first->value >> 32) - 1;
+    int count = 0, all = 1, any = 0;
+    for (const Fiber& f : r.fibers) {
+      if (f.state != Fiber::Barrier) continue;
+      const int v = static_cast<int>(f.value & 0xffffffffu);
+      count += v;
+      all &= v;
+      any |= v;
+    }
+    const int result = kind == 0 ? count : kind == 1 ? all : any;
+    for (Fiber& f : r.fibers) {
+      if (f.state == Fiber::Barrier) f.result = static_cast<uint64_t>(result);
+    }
+  }
   for (Fiber& f : r.fibers) {
     if (f.state == Fiber::Barrier) f.state = Fiber::Ready;
   }
@@ -516,9 +532,10 @@ void setFuncMaxDynamicShared(const void* kernel, int bytes) {
 }
 
 namespace {
-void arriveAtBarrier(const char* file, int line, bool grid) {
+void arriveAtBarrier(const char* file, int line, bool grid, uint64_t value = 0) {
   Runner& r = *runner;
   Fiber& f = r.fibers[r.cur];
+  f.value = value;
   if (grid && r.grid == nullptr) {
     fail(r, concat("this_grid().sync() at ", where(file, line), " in a kernel not launched with cudaLaunchCooperativeKernel"));
   }
@@ -536,6 +553,11 @@ void arriveAtBarrier(const char* file, int line, bool grid) {
 }  // namespace
 
 void syncThreads(const char* file, int line) { arriveAtBarrier(file, line, false); }
+
+int syncThreadsReduce(int value, int kind, const char* file, int line) {
+  arriveAtBarrier(file, line, false, static_cast<uint64_t>(value) | static_cast<uint64_t>(kind + 1) << 32);
+  return static_cast<int>(runner->fibers[runner->cur].result);
+}
 void gridSync(const char* file, int line) { arriveAtBarrier(file, line, true); }
 
 uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int width, const char* file, int line) {

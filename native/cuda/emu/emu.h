@@ -191,6 +191,8 @@ void* dynamicShared();
 enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Wmma };
 uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int width, const char* file, int line);
 void syncThreads(const char* file, int line);
+// __syncthreads_count/_and/_or: a barrier that also reduces one int per thread (kind 0 count, 1 and, 2 or).
+int syncThreadsReduce(int value, int kind, const char* file, int line);
 unsigned activeMask();
 // A WMMA mma_sync: the warp meets, then `compute(leaderData, laneData)` runs for the leader
 // (the lowest lane) and then for every other lane, on the last lane to arrive, so the product
@@ -316,6 +318,9 @@ cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F*, int b
 #define __all_sync(mask, pred) \
   static_cast<int>(::cr::emu::warpCollective(::cr::emu::WarpOp::All, (mask), (pred) ? 1 : 0, 0, 32, __FILE__, __LINE__))
 #define __activemask() ::cr::emu::activeMask()
+#define __syncthreads_count(pred) ::cr::emu::syncThreadsReduce((pred) ? 1 : 0, 0, __FILE__, __LINE__)
+#define __syncthreads_and(pred) ::cr::emu::syncThreadsReduce((pred) ? 1 : 0, 1, __FILE__, __LINE__)
+#define __syncthreads_or(pred) ::cr::emu::syncThreadsReduce((pred) ? 1 : 0, 2, __FILE__, __LINE__)
 
 namespace cr::emu {
 // __syncwarp() and __syncwarp(mask) through one macro, without a GNU comma extension.
@@ -332,6 +337,31 @@ inline T shfl(WarpOp op, const char* file, int line, unsigned mask, T value, int
 
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+// No timing model: a cycle counter that only moves forward, and sleeps that return at once.
+inline long long clock64() { return static_cast<long long>(__builtin_ia32_rdtsc()); }
+inline void __nanosleep(unsigned) {}
+
+// __constant__ / __device__ variables are ordinary (static) host variables here.
+template <typename T>
+cudaError_t cudaMemcpyToSymbol(T& symbol, const void* src, size_t bytes, size_t offset = 0,
+                               cudaMemcpyKind = cudaMemcpyHostToDevice) {
+  if (offset + bytes > sizeof(T)) return cudaErrorInvalidValue;
+  std::memcpy(reinterpret_cast<char*>(&symbol) + offset, src, bytes);
+  return cudaSuccess;
+}
+template <typename T>
+cudaError_t cudaMemcpyToSymbolAsync(T& symbol, const void* src, size_t bytes, size_t offset = 0,
+                                    cudaMemcpyKind kind = cudaMemcpyHostToDevice, cudaStream_t = nullptr) {
+  return cudaMemcpyToSymbol(symbol, src, bytes, offset, kind);
+}
+template <typename T>
+cudaError_t cudaMemcpyFromSymbol(void* dst, const T& symbol, size_t bytes, size_t offset = 0,
+                                 cudaMemcpyKind = cudaMemcpyDeviceToHost) {
+  if (offset + bytes > sizeof(T)) return cudaErrorInvalidValue;
+  std::memcpy(dst, reinterpret_cast<const char*>(&symbol) + offset, bytes);
+  return cudaSuccess;
+}
 
 // ---- memory access helpers ------------------------------------------------------------------------------------
 template <typename T>

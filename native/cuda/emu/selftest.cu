@@ -70,6 +70,14 @@ __global__ void collectivesKernel(int* out) {
     out[3 + lane] = up;
     out[35 + lane] = idx;
   }
+  const int count = __syncthreads_count(threadIdx.x % 3 == 0);
+  const int all = __syncthreads_and(threadIdx.x < 1000);
+  const int any = __syncthreads_or(threadIdx.x == 77);
+  if (threadIdx.x == 5) {
+    out[67] = count;
+    out[68] = all;
+    out[69] = any;
+  }
 }
 
 // A cooperative kernel: `steps` rounds in which every thread reads another block's value from
@@ -131,11 +139,11 @@ std::string selfTest(const std::string& name) {
     divergentBarrierKernel<<<1, 32, 64 * 1024, stream>>>(out);
   } else if (name == "collectives") {
     collectivesKernel<<<1, 256, 0, stream>>>(reinterpret_cast<int*>(out));
-    int host[67];
+    int host[70];
     CR_CUDA_CHECK(cudaMemcpyAsync(host, out, sizeof(host), cudaMemcpyDeviceToHost, stream));
     CR_CUDA_CHECK(cudaStreamSynchronize(stream));
     result.clear();
-    for (int i = 0; i < 67; ++i) result += (i ? "," : "") + std::to_string(host[i]);
+    for (int i = 0; i < 70; ++i) result += (i ? "," : "") + std::to_string(host[i]);
   } else if (name == "gridRounds" || name == "gridExit" || name == "gridTooLarge" || name == "gridSyncNotCooperative") {
     int perSM = 0;
     CR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, gridRoundsKernel, 64, 0));
