@@ -94,3 +94,8 @@ emu('cooperative launch errors: a block exiting before a grid sync, too many blo
   // Still usable afterwards.
   t.is(selfTest('gridRounds'), 'occupancy 2, all 9');
 });
+
+emu('shared memory a kernel never wrote reads as 0xff bytes (NaN), in every block and launch', (t) => {
+  // 2 launches × 128 values (64 static, 64 dynamic), each written by the last of 3 blocks.
+  t.is(selfTest('unwrittenShared'), '256');
+});

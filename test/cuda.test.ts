@@ -267,8 +267,9 @@ gpu('native dispatch refuses a mix of host and device tensors too', (t) => {
 });
 
 gpu('async device ops keep the event loop free', async (t) => {
-  // The emulator (info().cuda.emulated) runs kernels on the CPU: a 4096³ product would take minutes.
-  const n = cuda.emulated ? 256 : 4096;
+  // The emulator (info().cuda.emulated) runs kernels on the CPU: a 4096³ product would take minutes;
+  // 512³ still takes long enough that issuing a call is a small part of it.
+  const n = cuda.emulated ? 512 : 4096;
   const a = Tensor.randn([n, n], { seed: 1 }).toDeviceSync('cuda');
   const b = Tensor.randn([n, n], { seed: 2 }).toDeviceSync('cuda');
   const y = Tensor.zeros([n, n], 'float32', { device: 'cuda' });

@@ -154,6 +154,9 @@ struct Runner {
   };
   std::vector<WarpWait> warps;
   GridState* grid = nullptr;  // set in a cooperative launch
+  const void* kernelAddress = nullptr;
+  // Static __shared__ variables each kernel has used on this thread, poisoned at block start.
+  std::unordered_map<const void*, std::vector<std::pair<void*, size_t>>> shared;
 };
 
 thread_local Runner* runner = nullptr;
@@ -381,6 +384,10 @@ void runBlock(Runner& r, uint3 blockIdx_, dim3 grid, dim3 block) {
     prepareFiber(r, i);
   }
   if (r.dynBytes > 0) std::memset(r.dynShared, 0xff, r.dynBytes);
+  auto registered = r.shared.find(r.kernelAddress);
+  if (registered != r.shared.end()) {
+    for (auto& [address, bytes] : registered->second) std::memset(address, 0xff, bytes);
+  }
   r.live = n;
   r.atBarrier = 0;
   for (;;) {
@@ -526,6 +533,13 @@ void* dynamicShared() {
   return r != nullptr ? r->dynShared : nullptr;
 }
 
+void registerShared(void* address, size_t bytes) {
+  Runner* r = runner;
+  if (r == nullptr || !r->inKernel) return;  // a namespace-scope __shared__ initialised outside a kernel
+  std::memset(address, 0xff, bytes);
+  r->shared[r->kernelAddress].emplace_back(address, bytes);
+}
+
 void setFuncMaxDynamicShared(const void* kernel, int bytes) {
   std::lock_guard<std::mutex> lock(funcMutex);
   funcMaxDynamicShared()[kernel] = bytes;
@@ -665,7 +679,8 @@ bool checkConfiguration(const void* kernel, dim3 grid, dim3 block, size_t smem) 
 }
 
 // Runs blocks first, first + step, … of the grid (in x, y, z order) on this OS thread.
-void runBlocks(Runner& r, const char* name, dim3 grid, dim3 block, size_t smem, Body body, uint64_t first, uint64_t step) {
+void runBlocks(Runner& r, const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, Body body, uint64_t first,
+               uint64_t step) {
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   ensureStacks(r, static_cast<int>(threads));
   if (smem > r.dynCapacity) {
@@ -676,6 +691,7 @@ void runBlocks(Runner& r, const char* name, dim3 grid, dim3 block, size_t smem, 
   r.dynBytes = smem;
   installFaultHandler();
   r.kernel = name;
+  r.kernelAddress = kernel;
   r.body = body;
   r.failed = false;
   r.error.clear();
@@ -722,7 +738,7 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
   if (!checkConfiguration(kernel, grid, block, smem)) return;
   Runner& r = thisRunner();
   if (r.inKernel) throwError("CUDA emulator: kernel ", name, " launched from inside kernel ", r.kernel, " (not supported)");
-  runBlocks(r, name, grid, block, smem, body, 0, 1);
+  runBlocks(r, name, kernel, grid, block, smem, body, 0, 1);
 }
 
 int maxActiveBlocksPerMultiprocessor(int blockSize, size_t smem) {
@@ -751,7 +767,7 @@ cudaError_t launchCooperative(const char* name, const void* kernel, dim3 grid, d
       Runner& r = thisRunner();
       r.grid = &state;
       try {
-        runBlocks(r, name, grid, block, smem, body, i, blocks);
+        runBlocks(r, name, kernel, grid, block, smem, body, i, blocks);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(state.mutex);
         if (!state.failed) {

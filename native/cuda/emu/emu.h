@@ -187,6 +187,14 @@ extern thread_local ThreadContext* current;
 // Per-block dynamic shared memory of the running block (poisoned with 0xff bytes: NaN floats).
 void* dynamicShared();
 
+// A static __shared__ variable of the running kernel (the rewrite script declares one after
+// each): filled with 0xff bytes now (its first use on this OS thread) and at every later block
+// start of the same kernel on this thread.
+void registerShared(void* address, size_t bytes);
+struct SharedPoison {
+  SharedPoison(void* address, size_t bytes) { registerShared(address, bytes); }
+};
+
 // Collectives (emu.cc). A warp op's value travels as 8 raw bytes.
 enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Wmma };
 uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int width, const char* file, int line);

@@ -100,6 +100,17 @@ __global__ void gridExitKernel(int* buffers, int) {
   buffers[threadIdx.x] = 1;
 }
 
+// Reads shared memory it never wrote (static and dynamic): the emulator's 0xff poison, not zeros.
+__global__ void unwrittenSharedKernel(unsigned* out) {
+  __shared__ unsigned fixed[64];
+  extern __shared__ unsigned dynamic[];
+  out[threadIdx.x] = fixed[threadIdx.x];
+  out[64 + threadIdx.x] = dynamic[threadIdx.x];
+  __syncthreads();
+  fixed[threadIdx.x] = 0;  // the next block (and launch) must see the poison again
+  dynamic[threadIdx.x] = 0;
+}
+
 void* deviceBuffer(size_t bytes) { return cuda::deviceAlloc(bytes); }
 
 }  // namespace
@@ -144,6 +155,17 @@ std::string selfTest(const std::string& name) {
     CR_CUDA_CHECK(cudaStreamSynchronize(stream));
     result.clear();
     for (int i = 0; i < 70; ++i) result += (i ? "," : "") + std::to_string(host[i]);
+  } else if (name == "unwrittenShared") {
+    unsigned* u = reinterpret_cast<unsigned*>(out);
+    unsigned host[128];
+    int poisoned = 0;
+    for (int launch = 0; launch < 2; ++launch) {
+      unwrittenSharedKernel<<<3, 64, 64 * sizeof(unsigned), stream>>>(u);
+      CR_CUDA_CHECK(cudaMemcpyAsync(host, u, sizeof(host), cudaMemcpyDeviceToHost, stream));
+      CR_CUDA_CHECK(cudaStreamSynchronize(stream));
+      for (unsigned v : host) poisoned += v == 0xffffffffu;
+    }
+    result = std::to_string(poisoned);
   } else if (name == "gridRounds" || name == "gridExit" || name == "gridTooLarge" || name == "gridSyncNotCooperative") {
     int perSM = 0;
     CR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, gridRoundsKernel, 64, 0));
