@@ -91,20 +91,6 @@ __global__ void cumulativeLogDecayKernel(cpu::LinearAttentionArgs a, float* out,
   }
 }
 
-template <ChunkKind kind>
-void launchChunked(const ChunkParams& p, cudaStream_t stream) {
-  const int64_t BH = p.batch * p.heads;
-  const int64_t stateBlocks = BH * ((p.K + kStateRows - 1) / kStateRows) * ((p.Vs + kCols - 1) / kCols);
-  const int64_t outBlocks = BH * p.chunks;
-  const int64_t vTiles = (p.V + kCols - 1) / kCols;
-  if (stateBlocks > INT_MAX || outBlocks > INT_MAX || vTiles > 65535) {
-    throwRange("the sizes are too large for one CUDA launch (batch·heads·chunks = ", outBlocks, ", V = ", p.V, ")");
-  }
-  chunkStateKernel<kind><<<static_cast<unsigned>(stateBlocks), kChunkThreads, 0, stream>>>(p);
-  chunkOutputKernel<kind><<<dim3(static_cast<unsigned>(outBlocks), static_cast<unsigned>(vTiles)), kChunkThreads, 0,
-                            stream>>>(p);
-}
-
 }  // namespace
 
 void linearAttention(const cpu::LinearAttentionArgs& a, cudaStream_t stream) {
@@ -146,9 +132,9 @@ void linearAttention(const cpu::LinearAttentionArgs& a, cudaStream_t stream) {
     p.logDecay = logDecay;
   }
   switch (kind) {
-    case ChunkKind::None: launchChunked<ChunkKind::None>(p, stream); break;
-    case ChunkKind::Scalar: launchChunked<ChunkKind::Scalar>(p, stream); break;
-    default: launchChunked<ChunkKind::Channel>(p, stream); break;
+    case ChunkKind::None: launchChunked<ChunkKind::None>("linearAttention", p, stream); break;
+    case ChunkKind::Scalar: launchChunked<ChunkKind::Scalar>("linearAttention", p, stream); break;
+    default: launchChunked<ChunkKind::Channel>("linearAttention", p, stream); break;
   }
 }
 

@@ -29,8 +29,10 @@
 //    stages v and adds A · v. A is recomputed per V tile (V / kCols times), which is cheaper than a
 //    round trip through global memory for the head sizes this is for (V ≤ 128: once or twice).
 #pragma once
+#include <climits>
 #include <cstdint>
 
+#include "../core/error.h"
 #include "../cpu/kernels.h"
 
 namespace cr::cuda {
@@ -445,6 +447,21 @@ __global__ void __launch_bounds__(kChunkThreads) chunkOutputKernel(ChunkParams p
       if (col < p.V) out[col] = o[i][j] * rowScale;
     }
   }
+}
+
+// Both kernels of the chunked form, in order on `stream` (p.states and the prepass outputs allocated).
+template <ChunkKind kind>
+void launchChunked(const char* op, const ChunkParams& p, cudaStream_t stream) {
+  const int64_t BH = p.batch * p.heads;
+  const int64_t stateBlocks = BH * ((p.K + kStateRows - 1) / kStateRows) * ((p.Vs + kCols - 1) / kCols);
+  const int64_t outBlocks = BH * p.chunks;
+  const int64_t vTiles = (p.V + kCols - 1) / kCols;
+  if (stateBlocks > INT_MAX || outBlocks > INT_MAX || vTiles > 65535) {
+    throwRange(op, ": the sizes are too large for one CUDA launch (batch·heads·chunks = ", outBlocks, ", V = ", p.V, ")");
+  }
+  chunkStateKernel<kind><<<static_cast<unsigned>(stateBlocks), kChunkThreads, 0, stream>>>(p);
+  chunkOutputKernel<kind><<<dim3(static_cast<unsigned>(outBlocks), static_cast<unsigned>(vTiles)), kChunkThreads, 0,
+                            stream>>>(p);
 }
 
 }  // namespace
