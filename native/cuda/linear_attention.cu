@@ -91,6 +91,13 @@ __global__ void cumulativeLogDecayKernel(cpu::LinearAttentionArgs a, float* out,
   }
 }
 
+template <ChunkKind kind>
+void launchChunked(const ChunkParams& p, cudaStream_t stream) {
+  const ChunkGrids grids = chunkGrids("linearAttention", p);
+  chunkStateKernel<kind><<<grids.stateBlocks, kChunkThreads, 0, stream>>>(p);
+  chunkOutputKernel<kind><<<grids.output, kChunkThreads, 0, stream>>>(p);
+}
+
 }  // namespace
 
 void linearAttention(const cpu::LinearAttentionArgs& a, cudaStream_t stream) {
@@ -132,9 +139,9 @@ void linearAttention(const cpu::LinearAttentionArgs& a, cudaStream_t stream) {
     p.logDecay = logDecay;
   }
   switch (kind) {
-    case ChunkKind::None: launchChunked<ChunkKind::None>("linearAttention", p, stream); break;
-    case ChunkKind::Scalar: launchChunked<ChunkKind::Scalar>("linearAttention", p, stream); break;
-    default: launchChunked<ChunkKind::Channel>("linearAttention", p, stream); break;
+    case ChunkKind::None: launchChunked<ChunkKind::None>(p, stream); break;
+    case ChunkKind::Scalar: launchChunked<ChunkKind::Scalar>(p, stream); break;
+    default: launchChunked<ChunkKind::Channel>(p, stream); break;
   }
 }
 

@@ -449,9 +449,14 @@ __global__ void __launch_bounds__(kChunkThreads) chunkOutputKernel(ChunkParams p
   }
 }
 
-// Both kernels of the chunked form, in order on `stream` (p.states and the prepass outputs allocated).
-template <ChunkKind kind>
-void launchChunked(const char* op, const ChunkParams& p, cudaStream_t stream) {
+// The grids of the two kernels (checked against the launch limits). The launches themselves
+// are in the .cu files: the emulator build rewrites <<<…>>> in .cu files only.
+struct ChunkGrids {
+  unsigned stateBlocks;
+  dim3 output;
+};
+
+inline ChunkGrids chunkGrids(const char* op, const ChunkParams& p) {
   const int64_t BH = p.batch * p.heads;
   const int64_t stateBlocks = BH * ((p.K + kStateRows - 1) / kStateRows) * ((p.Vs + kCols - 1) / kCols);
   const int64_t outBlocks = BH * p.chunks;
@@ -459,9 +464,7 @@ void launchChunked(const char* op, const ChunkParams& p, cudaStream_t stream) {
   if (stateBlocks > INT_MAX || outBlocks > INT_MAX || vTiles > 65535) {
     throwRange(op, ": the sizes are too large for one CUDA launch (batch·heads·chunks = ", outBlocks, ", V = ", p.V, ")");
   }
-  chunkStateKernel<kind><<<static_cast<unsigned>(stateBlocks), kChunkThreads, 0, stream>>>(p);
-  chunkOutputKernel<kind><<<dim3(static_cast<unsigned>(outBlocks), static_cast<unsigned>(vTiles)), kChunkThreads, 0,
-                            stream>>>(p);
+  return {static_cast<unsigned>(stateBlocks), dim3(static_cast<unsigned>(outBlocks), static_cast<unsigned>(vTiles))};
 }
 
 }  // namespace

@@ -179,7 +179,9 @@ void mlstm(const cpu::MlstmArgs& a, cudaStream_t stream) {
   const int64_t scanBlocks = (BH + kRecWarps - 1) / kRecWarps;
   if (scanBlocks > INT_MAX) throwRange("mlstm: batch · heads is too large for one CUDA launch");
   gateScanKernel<<<static_cast<unsigned>(scanBlocks), kRecWarps * kLanes, 0, stream>>>(a, cum, m);
-  launchChunked<ChunkKind::Mlstm>("mlstm", p, stream);
+  const ChunkGrids grids = chunkGrids("mlstm", p);
+  chunkStateKernel<ChunkKind::Mlstm><<<grids.stateBlocks, kChunkThreads, 0, stream>>>(p);
+  chunkOutputKernel<ChunkKind::Mlstm><<<grids.output, kChunkThreads, 0, stream>>>(p);
 }
 
 }  // namespace cr::cuda
