@@ -2,7 +2,7 @@
 // recurrent kernel on the same prefill, its decode step (T = 1), and mlstm chunked / recurrent;
 // b = 1, H = 8, K = V ∈ {64, 128}, T ∈ {2048, 8192}. GFLOP/s counts the chunked form's work per
 // token and head, 4·K·V (inter-chunk output and state update) + C·(K + V) (the causal half of
-// the C × C intra-chunk block, C = 32), for every row (the recurrence does 4·K·V of it), so rates
+// the C × C intra-chunk block, C = 64, the GPU's largest chunk), for every row (the recurrence does 4·K·V of it), so rates
 // compare across modes. Medians of the op on device tensors, the wait for the stream included.
 //   npm run bench -- cuda-linear-attention [--quick]
 
@@ -23,7 +23,7 @@ export async function runCudaLinearAttentionBench(args: string[]): Promise<void>
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];
   const H = 8;
-  const C = 32;
+  const C = 64;
   const time = (fn: () => void) => timeSync(fn, { minRuns: 5, minSeconds: quick ? 0.2 : 1 });
   const report = (op: string, label: string, T: number, K: number, V: number, seconds: number, extra: Record<string, unknown>) => {
     const flops = H * T * (4 * K * V + C * (K + V));

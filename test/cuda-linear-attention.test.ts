@@ -75,17 +75,18 @@ function laReference([b, T, h, K, V]: number[], x: LaInputs) {
 }
 
 // [b, T, h, K, V] × options: T ∈ {1, 7, 33, 100}, K, V ∈ {16, 64, 80}, heads 1 and 3, chunk
-// sizes that divide T and that leave a tail, one above the GPU's 64-token chunk, both modes.
+// sizes that divide T and that leave a tail, one above the GPU's 64-token chunk and some below
+// its 16-token floor (clamped there), both modes.
 const LA_CASES: [number[], Record<string, unknown>][] = [
   [[1, 1, 3, 64, 80], {}],                                // decode: recurrent
   [[2, 7, 3, 16, 80], { mode: 'recurrent' }],
-  [[2, 7, 3, 80, 16], { mode: 'chunked', chunkSize: 4 }], // tail of 3
+  [[2, 7, 3, 80, 16], { mode: 'chunked', chunkSize: 4 }], // one partial chunk of 7 on the GPU
   [[1, 33, 1, 64, 64], { chunkSize: 32 }],                // one full chunk and a 1-token tail
-  [[1, 33, 3, 80, 80], { chunkSize: 16 }],
+  [[1, 33, 3, 80, 80], { chunkSize: 16 }],                // 16 + 16 + 1
   [[2, 100, 1, 16, 64], { chunkSize: 50 }],               // chunks of 50 (no tail)
   [[1, 100, 3, 64, 16], { chunkSize: 200 }],              // above the GPU chunk: chunks of 64 + 36
   [[1, 100, 1, 80, 64], { mode: 'recurrent' }],
-  [[1, 100, 3, 16, 16], { chunkSize: 1 }],                // every token its own chunk
+  [[1, 100, 3, 16, 16], { mode: 'chunked', chunkSize: 1 }], // GPU chunks of 16: 6 and a tail of 4
 ];
 
 gpu('linearAttention on the device matches the CPU op and the float64 recurrence (decays × states × sizes × modes)', async (t) => {

@@ -5,9 +5,7 @@
 // Prefill runs the chunked form of linear_attention_chunk.cuh: a prepass turns the log decays into
 // chunk-local cumulative sums G (one thread per (b, h, chunk, channel) walking the chunk), the state
 // kernel carries S across chunks, the output kernel computes every chunk's outputs in parallel.
-// The GPU chunk is min(chunkSize, 64) tokens: chunkSize only trades work between the intra-chunk
-// block and the state pass (the result is the same up to rounding), and the [C, C] block must fit
-// in shared memory.
+// The GPU chunk is chunkSize clamped to [16, 64] tokens (gpuChunk in linear_attention_chunk.cuh).
 //
 // Decoding (and mode 'recurrent') runs the recurrence itself: a block per (b, h, 32 columns of V);
 // lane j of every warp owns column j, warp w the state rows x ≡ w (mod 8), and the state is
@@ -118,7 +116,7 @@ void linearAttention(const cpu::LinearAttentionArgs& a, cudaStream_t stream) {
   p.K = a.K;
   p.V = a.V;
   p.Vs = a.V;
-  p.C = a.chunkSize < kRows ? a.chunkSize : kRows;
+  p.C = gpuChunk(a.chunkSize);
   p.chunks = (a.T + p.C - 1) / p.C;
   p.q = a.q;
   p.k = a.k;

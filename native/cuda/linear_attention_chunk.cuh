@@ -449,6 +449,16 @@ __global__ void __launch_bounds__(kChunkThreads) chunkOutputKernel(ChunkParams p
   }
 }
 
+// The GPU's chunk length for the op's chunkSize. chunkSize only moves work between the intra-chunk
+// block and the state pass (the result is the same up to rounding), so it is honoured within
+// [kMinChunk, kRows]: above, the [C, C] block would not fit in shared memory; below, the output
+// kernel's 64 rows would mostly idle and `states` (one [K, Vs] state per chunk) would grow to
+// T / C states.
+constexpr int64_t kMinChunk = 16;
+inline int64_t gpuChunk(int64_t chunkSize) {
+  return chunkSize < kMinChunk ? kMinChunk : chunkSize > kRows ? kRows : chunkSize;
+}
+
 // The grids of the two kernels (checked against the launch limits). The launches themselves
 // are in the .cu files: the emulator build rewrites <<<…>>> in .cu files only.
 struct ChunkGrids {

@@ -157,7 +157,7 @@ void mlstm(const cpu::MlstmArgs& a, cudaStream_t stream) {
   p.K = a.K;
   p.V = a.V;
   p.Vs = a.V + 1;
-  p.C = a.chunkSize < kRows ? a.chunkSize : kRows;
+  p.C = gpuChunk(a.chunkSize);
   p.chunks = (a.T + p.C - 1) / p.C;
   p.q = a.q;
   p.k = a.k;
