@@ -26,11 +26,14 @@
 //  * chunkOutputKernel: every chunk independently. A block owns (b, h, chunk, kCols columns of V):
 //    in K slices of kDepth it stages q, k (and the per-channel log decays) and the slice of S0,
 //    accumulates A (4 × 4 per thread) and q̂ · S0 (4 × 4 per thread), then masks and weights A,
+//    (per-channel decays: off-diagonal 16 × 16 blocks of A from decay-factored q̃, k̃ staged per
+//    slice, see RelativeSlices; only the diagonal blocks take an exponential per (t, s, x)),
 //    stages v and adds A · v. A is recomputed per V tile (V / kCols times), which is cheaper than a
 //    round trip through global memory for the head sizes this is for (V ≤ 128: once or twice).
 #pragma once
 #include <climits>
 #include <cstdint>
+#include <type_traits>
 
 #include "../core/error.h"
 #include "../cpu/kernels.h"
@@ -255,23 +258,46 @@ __global__ void __launch_bounds__(kChunkThreads) chunkStateKernel(ChunkParams p)
 
 // Shared memory of the output kernel: the K slice (q, k, log decays, S0) while A and q̂·S0
 // accumulate, then v once A is complete.
+// Per-channel decays, between row block i and an earlier column block j (blocks of kSub tokens,
+// the thread tiling's), with r_j = kSub·j + kSub − 1 the last token of block j (s ≤ r_j < t):
+//   A[t, s] = Σ_x (q_t e^{G_t − G_{r_j}})[x] · (k_s e^{G_{r_j} − G_s})[x],
+// both factors ≤ 1, staged once per slice (k̃ for the rows of blocks 0–2, q̃ for each j < i,
+// packed: j = 0 rows 16–63, j = 1 rows 32–63, j = 2 rows 48–63). Only the kSub × kSub diagonal
+// blocks take one exponential per (t, s, x).
+constexpr int kSub = 16;
+constexpr int kRelRowsK = kRows - kSub;                  // 48
+constexpr int kRelRowsQ = (kRows / kSub) * (kRows / kSub - 1) / 2 * kSub;  // 96
+struct RelativeSlices {
+  float k[kRelRowsK][kDepth + 1];
+  float q[kRelRowsQ][kDepth + 1];
+};
+struct NoRelativeSlices {};
+
+template <ChunkKind kind>
 struct OutputSlices {
   float q[kRows][kDepth + 1];
   float k[kRows][kDepth + 1];
   float g[kRows][kDepth + 1];
   float S[kDepth][kCols];
   float n[kDepth];
+  std::conditional_t<kind == ChunkKind::Channel, RelativeSlices, NoRelativeSlices> rel;
 };
+template <ChunkKind kind>
 union OutputStage {
-  OutputSlices slice;
+  OutputSlices<kind> slice;
   float v[kRows][kCols];
 };
+
+// Packed row of q̃ for column block j and token t (t in a row block after j).
+__device__ inline int relativeQRow(int j, int t) {
+  return j * (2 * (kRows / kSub) - j - 1) / 2 * kSub + t - kSub * (j + 1);
+}
 
 // The outputs. Block: (b·h · chunks) in blockIdx.x, the V tile in blockIdx.y.
 // Thread (ty, tx) of 16 × 16 owns rows t = ty + 16i and columns (of A: s; of o: j) tx + 16j, i, j < 4.
 template <ChunkKind kind>
 __global__ void __launch_bounds__(kChunkThreads) chunkOutputKernel(ChunkParams p) {
-  __shared__ OutputStage stage;
+  __shared__ OutputStage<kind> stage;
   __shared__ float sA[kRows][kRows + 1];
   __shared__ TokenScalars sTok;
   __shared__ float sInter[kRows];   // the row factor of q̂ for the channel-independent kinds
@@ -319,6 +345,25 @@ __global__ void __launch_bounds__(kChunkThreads) chunkOutputKernel(ChunkParams p
       }
     }
     __syncthreads();
+    if constexpr (kind == ChunkKind::Channel) {
+      for (int idx = tid; idx < kRelRowsK * kDepth; idx += kChunkThreads) {
+        const int s = idx / kDepth, xx = idx % kDepth;
+        const int r = (s / kSub) * kSub + kSub - 1;
+        // r ≥ L: no token follows block j in this chunk, the row is never read.
+        stage.slice.rel.k[s][xx] =
+            r < L ? stage.slice.k[s][xx] * expf(stage.slice.g[r][xx] - stage.slice.g[s][xx]) : 0.0f;
+      }
+      for (int idx = tid; idx < kRelRowsQ * kDepth; idx += kChunkThreads) {
+        const int row = idx / kDepth, xx = idx % kDepth;
+        int j = 0;
+        while (j + 1 < kRows / kSub - 1 && row >= relativeQRow(j + 1, kSub * (j + 2))) ++j;
+        const int t = row - relativeQRow(j, kSub * (j + 1)) + kSub * (j + 1);
+        const int r = kSub * j + kSub - 1;
+        stage.slice.rel.q[row][xx] =
+            t < L ? stage.slice.q[t][xx] * expf(stage.slice.g[t][xx] - stage.slice.g[r][xx]) : 0.0f;
+      }
+      __syncthreads();
+    }
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int t = ty + 16 * i;
@@ -328,10 +373,16 @@ __global__ void __launch_bounds__(kChunkThreads) chunkOutputKernel(ChunkParams p
         if (s > t || t >= L) continue;  // masked: for per-channel decays e^{G_t − G_s} may overflow there
         float sum = a[i][j];
         if constexpr (kind == ChunkKind::Channel) {
+          if (j < i) {
+            const float* qr = stage.slice.rel.q[relativeQRow(j, t)];
 #pragma unroll
-          for (int xx = 0; xx < kDepth; ++xx) {
-            const float w = expf(stage.slice.g[t][xx] - stage.slice.g[s][xx]);
-            sum = fmaf(stage.slice.q[t][xx] * stage.slice.k[s][xx], w, sum);
+            for (int xx = 0; xx < kDepth; ++xx) sum = fmaf(qr[xx], stage.slice.rel.k[s][xx], sum);
+          } else {
+#pragma unroll
+            for (int xx = 0; xx < kDepth; ++xx) {
+              const float w = expf(stage.slice.g[t][xx] - stage.slice.g[s][xx]);
+              sum = fmaf(stage.slice.q[t][xx] * stage.slice.k[s][xx], w, sum);
+            }
           }
         } else {
 #pragma unroll
