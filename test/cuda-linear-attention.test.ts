@@ -234,8 +234,11 @@ gpu('mlstm on the device matches the CPU op and the float64 recurrence (gates ×
           m: relError(out.m, cpu.finalM!.data as Float32Array),
         };
         const vsRef = { h: relError(out.h, ref.h), C: relError(out.C, ref.finalC), n: relError(out.n, ref.finalN), m: relError(out.m, ref.finalM) };
-        t.true(Object.values(vsCpu).every((e) => e <= 1e-5), `${label}: vs CPU ${JSON.stringify(vsCpu)}`);
-        t.true(Object.values(vsRef).every((e) => e <= 1e-5), `${label}: vs float64 ${JSON.stringify(vsRef)}`);
+        // Input gates up to 30 leave h = q̃C / |q̃·n| with a normaliser that can nearly cancel:
+        // float32 rounding is amplified there (the CPU op's own error reaches ~2e-4 on such inputs).
+        const bound = gates === 'largeInput' ? 2e-4 : 1e-5;
+        t.true(Object.values(vsCpu).every((e) => e <= bound), `${label}: vs CPU ${JSON.stringify(vsCpu)}`);
+        t.true(Object.values(vsRef).every((e) => e <= bound), `${label}: vs float64 ${JSON.stringify(vsRef)}`);
         const hOnly = ops.mlstmSync({ ...dev, ...options });
         t.true(relError(await host(hOnly.h), out.h) === 0, `${label}: h without the final state`);
       }
@@ -286,7 +289,8 @@ gpu('linearAttention and mlstm on the device: bad input is a TypeError/RangeErro
   });
   await t.throwsAsync(ops.linearAttention({ ...la, chunkSize: 0 }), { instanceOf: RangeError, message: /linearAttention: chunkSize/ });
   t.throws(() => ops.linearAttentionSync({ ...la, mode: 'fast' as never }), { instanceOf: RangeError, message: /linearAttention: mode/ });
-  t.throws(() => ops.linearAttentionSync({ ...la, scale: NaN }), { instanceOf: RangeError, message: /linearAttention: scale must be a finite number/ });
+  t.throws(() => ops.linearAttentionSync({ ...la, scale: Infinity }), { instanceOf: RangeError, message: /linearAttention: scale must be a finite number/ });
+  t.throws(() => ops.linearAttentionSync({ ...la, scale: NaN }), { instanceOf: TypeError, message: /linearAttention: scale must be a number/ });
   t.throws(() => ops.linearAttentionSync({ ...la, gk: Tensor.randn([1, 5, 2, 8], { seed: 1 }) }), {
     instanceOf: TypeError,
     message: /linearAttention: \w+ is on (cuda|cpu) but \w+ is on (cpu|cuda)/,
