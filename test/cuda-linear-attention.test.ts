@@ -234,11 +234,19 @@ gpu('mlstm on the device matches the CPU op and the float64 recurrence (gates ×
           m: relError(out.m, cpu.finalM!.data as Float32Array),
         };
         const vsRef = { h: relError(out.h, ref.h), C: relError(out.C, ref.finalC), n: relError(out.n, ref.finalN), m: relError(out.m, ref.finalM) };
-        // Input gates up to 30 leave h = q̃C / |q̃·n| with a normaliser that can nearly cancel:
-        // float32 rounding is amplified there (the CPU op's own error reaches ~2e-4 on such inputs).
-        const bound = gates === 'largeInput' ? 2e-4 : 1e-5;
+        const cpuVsRef = {
+          h: relError(cpu.h.data as Float32Array, ref.h),
+          C: relError(cpu.finalC!.data as Float32Array, ref.finalC),
+          n: relError(cpu.finalN!.data as Float32Array, ref.finalN),
+          m: relError(cpu.finalM!.data as Float32Array, ref.finalM),
+        };
+        // Input gates up to 30 leave h = q̃C / |q̃·n| with a normaliser that can nearly cancel, which
+        // amplifies float32 rounding: the CPU op's own h error reaches 3e-4 on these inputs. There
+        // the device must stay within 1e-4 of the CPU op and within twice the CPU op's error.
+        const bound = gates === 'largeInput' ? 1e-4 : 1e-5;
         t.true(Object.values(vsCpu).every((e) => e <= bound), `${label}: vs CPU ${JSON.stringify(vsCpu)}`);
-        t.true(Object.values(vsRef).every((e) => e <= bound), `${label}: vs float64 ${JSON.stringify(vsRef)}`);
+        const refOk = (Object.keys(vsRef) as (keyof typeof vsRef)[]).every((key) => vsRef[key] <= Math.max(1e-5, 2 * cpuVsRef[key]));
+        t.true(refOk, `${label}: vs float64 ${JSON.stringify(vsRef)}, the CPU op's ${JSON.stringify(cpuVsRef)}`);
         const hOnly = ops.mlstmSync({ ...dev, ...options });
         t.true(relError(await host(hOnly.h), out.h) === 0, `${label}: h without the final state`);
       }
