@@ -16,5 +16,7 @@ cpu::BatchedGemmArgs bmmArgs(const OpCall& call);     // ops/matmul.cc
 cpu::AttentionArgs attentionArgs(const OpCall& call);          // ops/attention.cc
 cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call);  // ops/selective_scan.cc
 cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call);    // ops/causal_conv1d.cc
+cpu::LinearAttentionArgs linearAttentionArgs(const OpCall& call);  // ops/linear_attention.cc
+cpu::MlstmArgs mlstmArgs(const OpCall& call);                      // ops/linear_attention.cc
 
 }  // namespace cr
