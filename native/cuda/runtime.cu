@@ -212,6 +212,21 @@ std::unordered_map<cudaStream_t, ScratchArena>& scratchArenas() {
 }
 
 thread_local int batchDepth = 0;
+thread_local bool opDeferrable = false;
+
+// Ops whose CUDA implementation never reads device memory on the host after launching without waiting for the
+// stream itself: they may leave the wait to the batch. Any other op (embedding reads its bad-id report back and
+// relies on its scope's wait; an op added later is unknown) waits as it does alone.
+bool deferrable(const char* op) {
+  static const char* const names[] = {"matmul", "linear", "bmm", "elementwise", "rmsNorm", "layerNorm", "softmax",
+                                      "rope", "expand", "permute", "concat", "slice", "causalConv1d",
+                                      "selectiveScan", "diagonalScan", "blockScan", "linearAttention", "mlstm",
+                                      "attention"};
+  for (const char* name : names) {
+    if (std::strcmp(name, op) == 0) return true;
+  }
+  return false;
+}
 
 // End of a batch: wait for this thread's stream (if it ever made one), then recycle its scratch.
 cudaError_t drainThreadStream() {
@@ -322,7 +337,7 @@ void* scratch(size_t bytes, cudaStream_t stream) {
   return ptr;
 }
 
-bool opWaitsDeferred() { return batchDepth > 0; }
+bool opWaitsDeferred() { return batchDepth > 0 && opDeferrable; }
 
 void recycleScratchInFlight(cudaStream_t stream) {
   std::lock_guard<std::mutex> lock(scratchMutex);
@@ -334,6 +349,8 @@ void recycleScratchInFlight(cudaStream_t stream) {
 }
 
 BatchScope::BatchScope() { ++batchDepth; }
+
+void BatchScope::nextOp(const char* op) { opDeferrable = deferrable(op); }
 
 BatchScope::~BatchScope() {
   if (finished_) return;

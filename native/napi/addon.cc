@@ -125,6 +125,9 @@ Napi::Value RunBatchSync(const Napi::CallbackInfo& info) {
 #endif
   for (const BatchCall& c : calls) {
     try {
+#ifdef CR_WITH_CUDA
+      deferred.nextOp(c.entry->name);
+#endif
       runPlaced(*c.entry, *c.call);
     } catch (...) {
       rethrowAsJs(env, c.call->op());
@@ -149,7 +152,12 @@ Napi::Value RunBatchAsync(const Napi::CallbackInfo& info) {
 #ifdef CR_WITH_CUDA
     cuda::BatchScope deferred;  // device ops wait once, at the end (see runtime.h)
 #endif
-    for (const BatchCall& c : *calls) runPlaced(*c.entry, *c.call);
+    for (const BatchCall& c : *calls) {
+#ifdef CR_WITH_CUDA
+      deferred.nextOp(c.entry->name);
+#endif
+      runPlaced(*c.entry, *c.call);
+    }
 #ifdef CR_WITH_CUDA
     deferred.finish();
 #endif
