@@ -12,7 +12,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configure, info, KVCache, models, ops, Tensor, type LanguageModel, type ModelConfig } from '../lib/index.js';
+import { configure, info, KVCache, models, OpBatch, ops, Tensor, type LanguageModel, type ModelConfig } from '../lib/index.js';
 import { presetConfig } from '../lib/models/presets.js';
 import { relError } from './helpers.js';
 
@@ -247,6 +247,28 @@ gpu('a device model saves bit-exactly, loads onto the device, and toDevice(cpu) 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// A model forward is one batch whose device ops wait for the stream once, at the end (native/cuda/runtime.h
+// BatchScope): an op failing in the middle must still throw its own error, after the ops before it ran, and leave
+// the device usable.
+gpu('an op failing inside a device batch throws its error; the ops before it ran; the device stays usable', async (t) => {
+  const x = Tensor.randn([3, 4], { seed: 2 });
+  const w = Tensor.randn([5, 4], { seed: 3 });
+  const expected = ops.linearSync({ x, weight: w }).y.data as Float32Array;
+  const [xd, wd] = [x.toDeviceSync('cuda'), w.toDeviceSync('cuda')];
+  const table = Tensor.randn([8, 4], { seed: 1 }).toDeviceSync('cuda');
+  const bad = new Tensor(Int32Array.from([1, 9]), [1, 2]).toDeviceSync('cuda');
+  for (const mode of ['sync', 'async']) {
+    const batch = new OpBatch();
+    const before = batch.ops.linear({ x: xd, weight: wd }).y;
+    batch.ops.embedding({ ids: bad, table });
+    batch.ops.linear({ x: xd, weight: wd });
+    if (mode === 'sync') t.throws(() => batch.runSync(), { instanceOf: RangeError, message: /embedding: .*9.*outside/ });
+    else await t.throwsAsync(batch.run(), { instanceOf: RangeError, message: /embedding: .*9.*outside/ });
+    t.true(relError(host(before), expected) <= 1e-5, mode);
+  }
+  t.true(relError(host(ops.linearSync({ x: xd, weight: wd }).y), expected) <= 1e-5);
 });
 
 gpu('KVCache on the device equals the CPU cache (chunks, then single tokens; full and windowed)', (t) => {
