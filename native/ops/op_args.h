@@ -16,5 +16,9 @@ cpu::BatchedGemmArgs bmmArgs(const OpCall& call);     // ops/matmul.cc
 cpu::AttentionArgs attentionArgs(const OpCall& call);          // ops/attention.cc
 cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call);  // ops/selective_scan.cc
 cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call);    // ops/causal_conv1d.cc
+cpu::FftConvArgs fftConvArgs(const OpCall& call);              // ops/fft_conv.cc
+// A's real parts (≤ 0) and delta's values (finite, > 0) are checked by the
+// TypeScript wrapper on the host and by the CUDA op on a host copy; not here.
+cpu::SsmKernelArgs ssmKernelArgs(const OpCall& call);          // ops/fft_conv.cc
 
 }  // namespace cr
