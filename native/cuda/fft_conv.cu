@@ -513,8 +513,9 @@ Twiddles twiddles(int log2N) {
   float2*& table = tables[{device, log2N}];
   if (table == nullptr) {
     const std::vector<float2> host = quarterTwiddles(log2N);
-    float2* p = nullptr;
-    CR_CUDA_CHECK(cudaMalloc(&p, host.size() * sizeof(float2)));
+    void* raw = nullptr;
+    CR_CUDA_CHECK(cudaMalloc(&raw, host.size() * sizeof(float2)));
+    auto* p = static_cast<float2*>(raw);
     const cudaError_t copied = cudaMemcpy(p, host.data(), host.size() * sizeof(float2), cudaMemcpyHostToDevice);
     if (copied != cudaSuccess) {
       cudaFree(p);
