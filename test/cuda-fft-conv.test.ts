@@ -1,6 +1,6 @@
 // fftConv and ssmKernel on the device (native/cuda/fft_conv.cu, ssm_kernel.cu) against the CPU
 // ops and the float64 references: every path (in-block FFT rows, the four-step path for rows
-// longer than 2^13 complex points, the direct sum, the automatic choice), sync and async, out:,
+// longer than 2^14 complex points, the direct sum, the automatic choice), sync and async, out:,
 // bad input, inputs unchanged. Skipped, with the reason printed, where there is no device (or
 // emulator build).
 
@@ -37,9 +37,9 @@ test('the CUDA op table lists fftConv and ssmKernel exactly when the build has C
   for (const op of ['fftConv', 'ssmKernel']) t.is(names.has(op), cuda.built, op);
 });
 
-// (b, L, c, Lk, methods). FFT rows: L + Lk − 1 ≤ 2^14 fits one block (H ≤ 2^13); 65536 + 65536
+// (b, L, c, Lk, methods). FFT rows: L + Lk − 1 ≤ 2^15 fits one block (H ≤ 2^14); 65536 + 65536
 // takes the four-step path (H = 2^16 = 2^8 × 2^8). 4097 + 4097 − 1 lands just past 2^13 (N = 2^14,
-// H = 2^13, the largest in-block row); 4097 + 2049 − 1 likewise. Channels 1 / 3 / 33 cover partial
+// H = 2^13); 4097 + 2049 − 1 likewise; 16384 + 3617 − 1 gives the largest in-block row (H = 2^14). Channels 1 / 3 / 33 cover partial
 // 32-channel tiles of the transposes and of the direct kernel.
 const CASES: [number, number, number, number, readonly ('fft' | 'direct' | 'auto')[]][] = [
   [1, 1, 1, 1, ['fft', 'direct', 'auto']],
@@ -53,6 +53,7 @@ const CASES: [number, number, number, number, readonly ('fft' | 'direct' | 'auto
   [1, 4097, 3, 4097, ['fft', 'auto']],
   [2, 4097, 1, 2049, ['fft', 'direct']],
   [1, 4097, 33, 300, ['fft']],
+  [1, 16384, 2, 3617, ['fft']],
 ];
 
 for (const [b, L, c, Lk, methods] of CASES) {
@@ -93,8 +94,8 @@ gpu('fftConv on the device at L = Lk = 65536 (four-step path) matches a float64 
 });
 
 gpu('fftConv on the device: a shorter kernel on the four-step path, batch 2, several channels', (t) => {
-  // L + Lk − 1 = 20000 → N = 2^15, H = 2^14 = 2^7 × 2^7 (column blocks of 32 columns).
-  const [b, L, c, Lk] = [2, 16384, 3, 3617];
+  // L + Lk − 1 = 33767 → N = 2^16, H = 2^15 = 2^7 × 2^8 (unequal factors; column blocks of 32 columns).
+  const [b, L, c, Lk] = [2, 32768, 3, 1000];
   const u = Tensor.randn([b, L, c], { seed: 21 });
   const k = Tensor.randn([c, Lk], { seed: 22, std: 1 / Math.sqrt(Lk) });
   const ref = fftConvRefByFft(u.data, k.data, undefined, b, L, c, Lk);

@@ -14,9 +14,10 @@
 // Parallel decomposition. u and y are token-major [b, L, c], which a per-row transform would
 // read with stride c: a pack kernel first transposes them through shared-memory tiles into
 // complex rows [b][c][H] (zero-padded), and an unpack kernel transposes the result back, adding
-// D·u. A row of H ≤ 2^13 complex points (64 KB) is transformed by one thread block entirely in
-// shared memory: load, forward FFT, split·product·merge, inverse FFT, store. Longer rows (up to
-// H = 2^26, N = 2^27, the CPU op's limit for its FFT path) take the four-step decomposition
+// D·u. A row of H ≤ 2^14 complex points (128 KB, so L = Lk = 16384 still fits) is transformed
+// by one thread block entirely in shared memory: load, forward FFT, split·product·merge, inverse
+// FFT, store. Longer rows (up to H = 2^26, N = 2^27, the CPU op's limit for its FFT path; both
+// factors ≤ 2^13) take the four-step decomposition
 // H = H1·H2 through global memory: with n = n1·H2 + n2 and k = k1 + H1·k2,
 //   X[k] = Σ_{n2} W_H2^{n2·k2} · (W_H^{n2·k1} · Σ_{n1} x[n1·H2 + n2]·W_H1^{n1·k1}),
 // a column pass (H1-point FFTs over n1, a block taking several adjacent columns so its loads
@@ -50,8 +51,9 @@
 namespace cr::cuda {
 namespace {
 
-// Longest complex row transformed inside one block: 2^13 points, 64 KB of shared memory.
-constexpr int kMaxBlockLog2 = 13;
+// Longest complex row transformed inside one block: 2^14 points, 128 KB of shared memory (one
+// block per SM; past this the four-step path's extra global passes are the cheaper cost).
+constexpr int kMaxBlockLog2 = 14;
 // Points a column-pass block holds: its columns × H1 (32 KB).
 constexpr int kColumnTile = 4096;
 
@@ -526,10 +528,10 @@ Twiddles twiddles(int log2N) {
   return {table, log2N};
 }
 
-// Threads for a block transforming `points` complex points: one radix-4 butterfly each, 32 … 512.
+// Threads for a block transforming `points` complex points: one radix-4 butterfly each, 32 … 1024.
 int blockThreads(int64_t points) {
   const int64_t t = points / 4;
-  return static_cast<int>(t < 32 ? 32 : t > 512 ? 512 : t);
+  return static_cast<int>(t < 32 ? 32 : t > 1024 ? 1024 : t);
 }
 
 template <typename Kernel>
