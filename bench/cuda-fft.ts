@@ -2,7 +2,7 @@
 // tensors, b = 1, c = 256 channels, L ∈ {1024, 4096, 16384} with a full-length kernel (Lk = L,
 // so N = 2L: the in-block FFT rows up to L = 4096, the four-step path at 16384), by the FFT path
 // and the automatic choice, plus ssmKernel (n = 64) of the same length. Reported as the median
-// time (the wait for the stream included) and ns per (channel · N log2 N), N the FFT length.
+// time (the wait for the stream included) and ns per (channel · L log2 L).
 //   npm run bench -- cuda-fft [--quick]
 
 import { info, ops, Tensor } from '../lib/index.js';
@@ -26,12 +26,12 @@ export async function runCudaFftBench(args: string[]): Promise<void> {
     const D = await Tensor.randn([c], { seed: 3 }).toDevice('cuda');
     let N = 1;
     while (N < 2 * L - 1) N *= 2;
-    const nLogN = N * Math.log2(N);
+    const lLogL = L * Math.log2(L);
     for (const method of ['fft', 'auto'] as const) {
       const t = timeSync(() => ops.fftConvSync({ u, k, D, method }), { minRuns: 5, minSeconds: quick ? 0.2 : 1 });
-      const perPoint = (t.median * 1e9) / (b * c * nLogN);
+      const perPoint = (t.median * 1e9) / (b * c * lLogL);
       rows.push([`fftConv ${method} c=${c} L=${L} Lk=${L}`, (t.median * 1e3).toFixed(3), perPoint.toFixed(4)]);
-      results.push({ op: 'fftConv', method, b, c, L, Lk: L, N, ms: t.median * 1e3, nsPerNLogN: perPoint });
+      results.push({ op: 'fftConv', method, b, c, L, Lk: L, N, ms: t.median * 1e3, nsPerLLogL: perPoint });
     }
     const layer = {
       A: await Tensor.rand([c, n, 2], { seed: 4, low: -1, high: -0.01 }).toDevice('cuda'),
@@ -44,6 +44,6 @@ export async function runCudaFftBench(args: string[]): Promise<void> {
     results.push({ op: 'ssmKernel', c, n, L, ms: t.median * 1e3 });
   }
   console.log(`device: ${device.name}`);
-  const table = printTable(['case', 'ms (median)', 'ns / (c·N log2 N)'], rows);
+  const table = printTable(['case', 'ms (median)', 'ns / (c·L log2 L)'], rows);
   console.log(`\nwrote ${writeResults('cuda-fft', { device, results, table })}`);
 }
