@@ -56,6 +56,8 @@ namespace {
 constexpr int kMaxBlockLog2 = 14;
 // Points a column-pass block holds: its columns × H1 (32 KB).
 constexpr int kColumnTile = 4096;
+// Threads of a transform block (blockThreads); the kernels are compiled for it (≤ 64 registers).
+constexpr int kMaxThreads = 1024;
 
 // ---- complex helpers ------------------------------------------------------------------
 
@@ -298,7 +300,7 @@ __global__ void packTapsKernel(const float* k, int64_t Lk, int64_t c0, int64_t c
 // ---- kernels: rows that fit in one block --------------------------------------------------
 
 // One block per channel: the kernel's spectrum from its taps.
-__global__ void blockKernelSpectrumKernel(const float* k, int64_t Lk, int64_t c0, int64_t cc, float2* spectra, Twiddles tw,
+__global__ void __launch_bounds__(kMaxThreads) blockKernelSpectrumKernel(const float* k, int64_t Lk, int64_t c0, int64_t cc, float2* spectra, Twiddles tw,
                                           float scale) {
   extern __shared__ float2 smem[];
   const int log2H = tw.log2N - 1;
@@ -316,7 +318,7 @@ __global__ void blockKernelSpectrumKernel(const float* k, int64_t Lk, int64_t c0
 }
 
 // One block per packed row: forward FFT, product with its channel's spectrum, inverse, in place.
-__global__ void blockConvolveKernel(float2* rows, int64_t count, int64_t cc, const float2* spectra, Twiddles tw) {
+__global__ void __launch_bounds__(kMaxThreads) blockConvolveKernel(float2* rows, int64_t count, int64_t cc, const float2* spectra, Twiddles tw) {
   extern __shared__ float2 smem[];
   const int log2H = tw.log2N - 1;
   const int64_t H = int64_t(1) << log2H;
@@ -338,7 +340,7 @@ __global__ void blockConvolveKernel(float2* rows, int64_t count, int64_t cc, con
 // A row of H = H1·H2 points is viewed as [H1][H2]. Shared memory holds `cols` columns of H1
 // points, each padded by one point so a warp's transposed accesses spread over the banks.
 
-__global__ void columnPassKernel(float2* rows, int64_t count, int log2H1, int log2H2, int cols, bool inverse, Twiddles tw) {
+__global__ void __launch_bounds__(kMaxThreads) columnPassKernel(float2* rows, int64_t count, int log2H1, int log2H2, int cols, bool inverse, Twiddles tw) {
   extern __shared__ float2 smem[];
   const int H1 = 1 << log2H1, H2 = 1 << log2H2;
   const int stride = H1 + 1;
@@ -369,7 +371,7 @@ __global__ void columnPassKernel(float2* rows, int64_t count, int log2H1, int lo
   }
 }
 
-__global__ void rowPassKernel(float2* rows, int64_t count, int log2H1, int log2H2, bool inverse, Twiddles tw) {
+__global__ void __launch_bounds__(kMaxThreads) rowPassKernel(float2* rows, int64_t count, int log2H1, int log2H2, bool inverse, Twiddles tw) {
   extern __shared__ float2 smem[];
   const int H2 = 1 << log2H2;
   for (int64_t row = blockIdx.y; row < count; row += gridDim.y) {
@@ -531,7 +533,7 @@ Twiddles twiddles(int log2N) {
 // Threads for a block transforming `points` complex points: one radix-4 butterfly each, 32 … 1024.
 int blockThreads(int64_t points) {
   const int64_t t = points / 4;
-  return static_cast<int>(t < 32 ? 32 : t > 1024 ? 1024 : t);
+  return static_cast<int>(t < 32 ? 32 : t > kMaxThreads ? kMaxThreads : t);
 }
 
 template <typename Kernel>
