@@ -16,5 +16,7 @@ cpu::BatchedGemmArgs bmmArgs(const OpCall& call);     // ops/matmul.cc
 cpu::AttentionArgs attentionArgs(const OpCall& call);          // ops/attention.cc
 cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call);  // ops/selective_scan.cc
 cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call);    // ops/causal_conv1d.cc
+cpu::DiagonalScanArgs diagonalScanArgs(const OpCall& call);    // ops/diagonal_scan.cc
+cpu::BlockScanArgs blockScanArgs(const OpCall& call);          // ops/block_scan.cc
 
 }  // namespace cr
