@@ -339,4 +339,11 @@ gpu('blockScan on the device: sync and async agree; inputs are left unchanged; b
   t.throws(() => native.runSync('blockScan', { a, b, h, lastState: zeros([1, 3]) }, {}), { instanceOf: RangeError, message: /lastState must have shape \[1, 3, 2\]/ });
   t.throws(() => native.runSync('blockScan', { a, b, h, lastState, initialState: zeros([2, 3, 2]) }, {}), { instanceOf: RangeError, message: /initialState must have shape \[1, 3, 2\]/ });
   t.throws(() => native.runSync('blockScan', { a: zeros([3, 2]), b, h, lastState }, {}), { instanceOf: RangeError, message: /a must have rank 3/ });
+  // The native op takes L = 0 (TypeScript refuses it): the last state is the initial one, or zeros.
+  const initialState = await Tensor.randn([1, 3, 2], { seed: 8 }).toDevice('cuda');
+  const empty = zeros([1, 0, 3, 2]);
+  native.runSync('blockScan', { a, b: empty, h: zeros([1, 0, 3, 2]), lastState, initialState }, {});
+  t.true(sameBits(await host(lastState), await host(initialState)), 'L = 0 with a state');
+  native.runSync('blockScan', { a, b: empty, h: zeros([1, 0, 3, 2]), lastState }, {});
+  t.true(sameBits(await host(lastState), new Float32Array(6)), 'L = 0 without a state');
 });
