@@ -200,6 +200,7 @@ __global__ void smallCarryKernel(cpu::BlockScanArgs g, Plan p) {
     const int64_t chunkStride = C * N;
     Mat<N> M = identity<N>();
     Vec<N> v{};
+#pragma unroll 4
     for (int64_t k = k0; k < k1; ++k) {
       v = matvecAdd<N>(P, v, loadVec<N>(p.end + base + k * chunkStride));
       M = matmul<N>(P, M);
@@ -219,6 +220,7 @@ __global__ void smallCarryKernel(cpu::BlockScanArgs g, Plan p) {
       h = Vec<N>{};
     }
     if (g.initialState != nullptr) h = matvecAdd<N>(Mx, loadVec<N>(g.initialState + s * N), h);
+#pragma unroll 4
     for (int64_t k = k0; k < k1; ++k) {
       h = matvecAdd<N>(P, h, loadVec<N>(p.end + base + k * chunkStride));
       storeVec<N>(p.carry + base + (k + 1) * chunkStride, h);

@@ -173,6 +173,7 @@ __global__ void carryKernel(cpu::DiagonalScanArgs g, Plan p) {
     const int64_t bi = s / c, ch = s % c;
     const int64_t base = bi * p.chunks * c + ch;  // (bi, 0, ch)
     typename E::T M = E::one(), v = E::zero();
+#pragma unroll 4
     for (int64_t k = k0; k < k1; ++k) {
       const typename E::T a = E::load(p.prod, base + k * c);
       v = E::fma(a, v, E::load(p.end, base + k * c));
@@ -191,6 +192,7 @@ __global__ void carryKernel(cpu::DiagonalScanArgs g, Plan p) {
       vx = E::zero();
     }
     typename E::T h = g.initialState != nullptr ? E::fma(Mx, E::load(g.initialState, s), vx) : vx;
+#pragma unroll 4
     for (int64_t k = k0; k < k1; ++k) {
       h = E::fma(E::load(p.prod, base + k * c), h, E::load(p.end, base + k * c));
       E::store(p.carry, base + (k + 1) * c, h);
