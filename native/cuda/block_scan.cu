@@ -14,10 +14,11 @@
 //    (3) every chunk rescans from its entering state writing h.
 //  - n > 4: a thread block per sequence, thread i computing row i of A·h_{t−1} from the previous
 //    state in shared memory (double-buffered: one barrier per step). Aᵀ sits in shared memory
-//    when it fits (n ≤ 110), else is read from a transposed copy in global memory (L1/L2); either
-//    way the threads of a warp read consecutive entries of one row of Aᵀ. Blocks of the same
-//    channel are adjacent in the grid, so the batch rows share A in cache. No time chunks here
-//    (the CPU op chunks only n ≤ 8, and a chunk carry needs an n×n matrix power).
+//    when it fits beside the state in 48 KB (n ≤ 109), else is read from a transposed copy in
+//    global memory (L1/L2); either way the threads of a warp read consecutive entries of one row
+//    of Aᵀ. Blocks of the same channel are adjacent in the grid, so the batch rows share A in
+//    cache. No time chunks here (the CPU op chunks only n ≤ 8, and a chunk carry needs an n×n
+//    matrix power).
 #include <climits>
 #include <cstdint>
 
