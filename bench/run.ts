@@ -15,6 +15,8 @@ import { benchLinearAttention } from './linear-attention.js';
 import { runCudaGemmBench } from './cuda-gemm.js';
 import { runCudaSequenceBench } from './cuda-sequence.js';
 import { runCudaLinearAttentionBench } from './cuda-linear-attention.js';
+import { runCudaFftBench } from './cuda-fft.js';
+import { runCudaScansBench } from './cuda-scans.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -46,6 +48,8 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'cuda-gemm': runCudaGemmBench,
   'cuda-sequence': runCudaSequenceBench,
   'cuda-linear-attention': runCudaLinearAttentionBench,
+  'cuda-fft': runCudaFftBench,
+  'cuda-scans': runCudaScansBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),
   'fft-conv': single('fft-conv', benchFftConv),
