@@ -19,7 +19,8 @@
 // decode against the device bound = measured device copy bandwidth ÷ weight
 // bytes. The bandwidth is measured (a device-to-device copy of 512 MiB: bytes
 // read + written over the time) and the spec value (memory clock × bus width,
-// cudaGetDeviceProperties) is printed next to it. `--no-cpu` skips the CPU cases.
+// cudaGetDeviceProperties) is printed next to it. `npm run bench -- cuda-models` runs the device cases alone
+// (--no-cpu) into bench/results/cuda-models.json.
 
 import { info, models, type LanguageModel } from '../lib/index.js';
 import { stateAtContext } from '../cli/synthetic-state.js';
