@@ -198,6 +198,22 @@ for (const name of PRESETS) {
   });
 }
 
+// Presets beyond the five, whose ops all have CUDA kernels: prefill against the CPU, and steps against prefill.
+for (const name of ['hawk', 'zamba', 'retnet', 'gla']) {
+  gpu(`${name}: device prefill equals the CPU model's, device steps equal device prefill`, (t) => {
+    const options = { ...tiny, nLayer: name === 'zamba' ? 6 : 2 };
+    const cpu = models.create(name, options);
+    const dev = models.create(name, options, { device: 'cuda' });
+    const rows = tokenRows(1, 6, 12);
+    const full = host(dev.forwardSync(rows).logits);
+    t.true(relError(full, cpu.forwardSync(rows).logits.data as Float32Array) <= 1e-4);
+    const state = dev.createState();
+    const got = [...host(dev.forwardSync([rows[0]!.slice(0, 3)], { state }).logits)];
+    for (let i = 3; i < 6; i++) got.push(...host(dev.stepSync([rows[0]![i]!], state).logits));
+    t.true(relError(got, full) <= 1e-4);
+  });
+}
+
 gpu('mixing a CPU state with a device model (or the reverse) is a TypeError naming both devices', (t) => {
   const { cpu, dev } = pair('mamba');
   const message = /the state is on cpu but the model is on cuda/;
