@@ -16,5 +16,7 @@ cpu::BatchedGemmArgs bmmArgs(const OpCall& call);     // ops/matmul.cc
 cpu::AttentionArgs attentionArgs(const OpCall& call);          // ops/attention.cc
 cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call);  // ops/selective_scan.cc
 cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call);    // ops/causal_conv1d.cc
+// lstm, gru and rnn: the cell comes from the op's name (and rnn's nonlinearity).
+cpu::RnnArgs rnnArgs(const OpCall& call);                      // ops/rnn.cc
 
 }  // namespace cr
