@@ -17,7 +17,8 @@
 //    of each (G·U rows of W_hh), so the gate nonlinearities and the cell
 //    update need nothing from other blocks; h_t goes to y[b, t] (where step
 //    t + 1 reads h_{t−1} from) and c_t to c, which is the running cell state.
-//    Within a block, a step is: stage h_{t−1} of up to Bc batch rows, then
+//    Within a block, a step is: stage h_{t−1} of up to Bc batch rows and the
+//    step's input projections of the block's rows (one memory latency for both), then
 //    warps take (row, batch tile of BT rows, k split) tasks — lanes stride k,
 //    each W_hh value read once per BT batch rows, a shuffle reduction per row —
 //    into partial sums in shared memory, then threads take (batch row, unit)
@@ -159,17 +160,27 @@ __device__ void gateDots(const Recurrence& p, int unitsHere, int nb, WRowOf wRow
   }
 }
 
+// xs[j·G·U + g·U + i] = xProj of step t, batch row b0 + j, gate g, unit u0 + i:
+// loaded before the products so its latency overlaps theirs.
+__device__ void stageInputs(const Recurrence& p, int64_t t, int64_t b0, int nb, int64_t u0, int unitsHere, float* xs) {
+  const int GU = p.G * p.units;
+  const int64_t GH = p.G * p.H;
+  for (int e = static_cast<int>(threadIdx.x); e < nb * GU; e += static_cast<int>(blockDim.x)) {
+    const int j = e / GU, r = e % GU;
+    const int g = r / p.units, i = r % p.units;
+    if (i < unitsHere) xs[e] = p.xProj[((b0 + j) * p.chunkLen + (t - p.t0)) * GH + g * p.H + u0 + i];
+  }
+}
+
 // The cell update of step t for batch rows b0 … b0 + nb − 1 and the block's
 // units u0 … u0 + unitsHere − 1; hPrev(j, u) is h_{t−1}[b0 + j, u].
 template <typename HPrev>
 __device__ void cellPhase(const Recurrence& p, int64_t t, int64_t b0, int nb, int64_t u0, int unitsHere,
-                          const float* part, HPrev hPrev) {
+                          const float* part, const float* xs, HPrev hPrev) {
   const int GU = p.G * p.units;
-  const int64_t GH = p.G * p.H;
   for (int idx = static_cast<int>(threadIdx.x); idx < nb * unitsHere; idx += static_cast<int>(blockDim.x)) {
     const int j = idx / unitsHere, i = idx % unitsHere;
     const int64_t b = b0 + j, u = u0 + i;
-    const float* xp = p.xProj + (b * p.chunkLen + (t - p.t0)) * GH + u;
     float pre[4] = {}, hh[4] = {};
 #pragma unroll
     for (int g = 0; g < 4; ++g) {  // unrolled (g < G inside) so pre and hh stay in registers
@@ -177,7 +188,7 @@ __device__ void cellPhase(const Recurrence& p, int64_t t, int64_t b0, int nb, in
       float s = 0.0f;
       for (int ks = 0; ks < p.kSplits; ++ks) s += part[(static_cast<int64_t>(ks) * p.batchChunk + j) * GU + g * p.units + i];
       hh[g] = s;
-      pre[g] = xp[g * p.H];
+      pre[g] = xs[j * GU + g * p.units + i];
     }
     float hNew;
     switch (p.cell) {
@@ -215,7 +226,7 @@ __device__ void cellPhase(const Recurrence& p, int64_t t, int64_t b0, int nb, in
 // ---- persistent path -----------------------------------------------------------------
 
 __host__ __device__ inline int64_t persistentSmemFloats(int64_t GU, int64_t H, int64_t Bc, int64_t KS) {
-  return GU * H + Bc * H + KS * Bc * GU;
+  return GU * H + Bc * H + (KS + 1) * Bc * GU;
 }
 
 template <int BT>
@@ -226,6 +237,7 @@ __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64
   float* ws = smem;                                // [G·U][H]
   float* hs = ws + GU * H;                         // [Bc][H]
   float* part = hs + static_cast<int64_t>(p.batchChunk) * H;  // [KS][Bc][G·U]
+  float* xs = part + static_cast<int64_t>(p.kSplits) * p.batchChunk * GU;  // [Bc][G·U]
   const int64_t u0 = static_cast<int64_t>(blockIdx.x) * p.units;
   const int unitsHere = static_cast<int>(min(static_cast<int64_t>(p.units), H - u0));
 
@@ -244,12 +256,13 @@ __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64
       for (int64_t e = threadIdx.x; e < nb * H; e += blockDim.x) {
         hs[e] = __ldcg(prevRow(p, b0 + e / H, t) + e % H);
       }
+      stageInputs(p, t, b0, nb, u0, unitsHere, xs);
       __syncthreads();
       gateDots<BT>(
           p, unitsHere, nb, [&](int r) { return WeightRow<F32W>{ws + static_cast<int64_t>(r) * H}; },
           [&](int j) -> const float* { return hs + static_cast<int64_t>(j) * H; }, part);
       __syncthreads();
-      cellPhase(p, t, b0, nb, u0, unitsHere, part, [&](int j, int64_t u) { return hs[j * H + u]; });
+      cellPhase(p, t, b0, nb, u0, unitsHere, part, xs, [&](int j, int64_t u) { return hs[j * H + u]; });
       __syncthreads();  // hs and part are rewritten by the next pass
     }
     if (t + 1 < t1) grid.sync();
@@ -260,13 +273,17 @@ __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64
 
 template <typename T, int BT>
 __global__ void __launch_bounds__(kThreads) stepKernel(Recurrence p, int64_t t) {
-  extern __shared__ float part[];  // [KS][Bc][G·U]
+  extern __shared__ float smem[];
   const int64_t H = p.H;
+  const int GU = p.G * p.units;
+  float* part = smem;                                                      // [KS][Bc][G·U]
+  float* xs = part + static_cast<int64_t>(p.kSplits) * p.batchChunk * GU;  // [Bc][G·U]
   const int64_t u0 = static_cast<int64_t>(blockIdx.x) * p.units;
   const int unitsHere = static_cast<int>(min(static_cast<int64_t>(p.units), H - u0));
   const auto* whh = static_cast<const typename T::S*>(p.whh);
   for (int64_t b0 = 0; b0 < p.B; b0 += p.batchChunk) {
     const int nb = static_cast<int>(min(static_cast<int64_t>(p.batchChunk), p.B - b0));
+    stageInputs(p, t, b0, nb, u0, unitsHere, xs);
     gateDots<BT>(
         p, unitsHere, nb,
         [&](int r) {
@@ -275,7 +292,7 @@ __global__ void __launch_bounds__(kThreads) stepKernel(Recurrence p, int64_t t) 
         },
         [&](int j) { return prevRow(p, b0 + j, t); }, part);
     __syncthreads();
-    cellPhase(p, t, b0, nb, u0, unitsHere, part, [&](int j, int64_t u) { return prevRow(p, b0 + j, t)[u]; });
+    cellPhase(p, t, b0, nb, u0, unitsHere, part, xs, [&](int j, int64_t u) { return prevRow(p, b0 + j, t)[u]; });
     __syncthreads();
   }
 }
@@ -394,7 +411,7 @@ void runSteps(Recurrence p, int64_t t1, cudaStream_t stream) {
   const int64_t GU = p.G * p.units;
   p.kSplits = kSplitsFor(GU * ((p.batchChunk + BT - 1) / BT), p.H);
   const int64_t blocks = (p.H + p.units - 1) / p.units;
-  const size_t bytes = static_cast<size_t>(p.kSplits) * p.batchChunk * GU * sizeof(float);
+  const size_t bytes = static_cast<size_t>(p.kSplits + 1) * p.batchChunk * GU * sizeof(float);
   for (int64_t t = p.t0; t < t1; ++t) {
     stepKernel<T, BT><<<static_cast<unsigned>(blocks), kThreads, bytes, stream>>>(p, t);
     CR_CUDA_CHECK(cudaGetLastError());
