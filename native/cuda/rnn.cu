@@ -112,6 +112,16 @@ __device__ __forceinline__ const float* prevRow(const Recurrence& p, int64_t b, 
   return p.h0 != nullptr ? p.h0 + b * p.H : p.zeros;
 }
 
+// h_{t−1} written by another SM in this launch: read through L2, never a stale
+// L1 line. (The emulator's device memory is plain coherent host memory.)
+__device__ __forceinline__ float loadCoherent(const float* p) {
+#if defined(CR_CUDA_EMU)
+  return *p;
+#else
+  return __ldcg(p);
+#endif
+}
+
 __device__ __forceinline__ float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 __device__ __forceinline__ int64_t splitLength(const Recurrence& p) {
@@ -254,7 +264,7 @@ __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64
     for (int64_t b0 = 0; b0 < p.B; b0 += p.batchChunk) {
       const int nb = static_cast<int>(min(static_cast<int64_t>(p.batchChunk), p.B - b0));
       for (int64_t e = threadIdx.x; e < nb * H; e += blockDim.x) {
-        hs[e] = __ldcg(prevRow(p, b0 + e / H, t) + e % H);
+        hs[e] = loadCoherent(prevRow(p, b0 + e / H, t) + e % H);
       }
       stageInputs(p, t, b0, nb, u0, unitsHere, xs);
       __syncthreads();
