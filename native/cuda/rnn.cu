@@ -33,7 +33,6 @@
 //      device has no cooperative launch, L = 1 (staging W_hh costs as much as
 //      the step), or CROSSROAD_CUDA_RNN=step: one launch per step, W_hh read
 //      in its own dtype from global memory (L2-resident when it fits there).
-#include <cooperative_groups.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -44,10 +43,17 @@
 #include "kernels.cuh"
 #include "rnn.cuh"
 
+// The CUDA emulator (native/cuda/emu) may lack cooperative groups; its builds
+// then run every recurrence on the step path.
+#if !defined(CR_CUDA_EMU) || __has_include(<cooperative_groups.h>)
+#include <cooperative_groups.h>
+#define CR_RNN_COOPERATIVE 1
+#else
+#define CR_RNN_COOPERATIVE 0
+#endif
+
 namespace cr::cuda {
 namespace {
-
-namespace cg = cooperative_groups;
 
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
@@ -239,6 +245,7 @@ __host__ __device__ inline int64_t persistentSmemFloats(int64_t GU, int64_t H, i
   return GU * H + Bc * H + (KS + 1) * Bc * GU;
 }
 
+#if CR_RNN_COOPERATIVE
 template <int BT>
 __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64_t t1) {
   extern __shared__ float smem[];
@@ -259,7 +266,7 @@ __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64
   }
   // (the staging barrier below also orders these writes before the first dots)
 
-  cg::grid_group grid = cg::this_grid();
+  cooperative_groups::grid_group grid = cooperative_groups::this_grid();
   for (int64_t t = p.t0; t < t1; ++t) {
     for (int64_t b0 = 0; b0 < p.B; b0 += p.batchChunk) {
       const int nb = static_cast<int>(min(static_cast<int64_t>(p.batchChunk), p.B - b0));
@@ -278,6 +285,7 @@ __global__ void __launch_bounds__(kThreads) persistentKernel(Recurrence p, int64
     if (t + 1 < t1) grid.sync();
   }
 }
+#endif
 
 // ---- step path -----------------------------------------------------------------------
 
@@ -358,6 +366,11 @@ struct PersistentPlan {
 template <int BT>
 PersistentPlan planPersistent(Recurrence* p) {
   PersistentPlan plan;
+#if !CR_RNN_COOPERATIVE
+  (void)p;
+  plan.why = "this (emulator) build has no cooperative groups";
+  return plan;
+#else
   const DeviceCaps& caps = deviceCaps();
   if (!caps.cooperative) {
     plan.why = "the device has no cooperative launch";
@@ -391,6 +404,7 @@ PersistentPlan planPersistent(Recurrence* p) {
   plan.blocks = static_cast<int>(blocks);
   plan.smemBytes = static_cast<size_t>(bytes);
   return plan;
+#endif
 }
 
 // Steps [p.t0, t1) of the recurrence. Returns false (launching nothing) when
@@ -402,6 +416,7 @@ bool runPersistent(const char* op, Recurrence p, int64_t t1, RnnPath path, cudaS
     if (path == RnnPath::Persistent) throwError(op, ": CROSSROAD_CUDA_RNN=persistent, but ", plan.why);
     return false;
   }
+#if CR_RNN_COOPERATIVE
   void* args[] = {&p, &t1};
   const cudaError_t status = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(persistentKernel<BT>),
                                                          dim3(plan.blocks), dim3(kThreads), args, plan.smemBytes, stream);
@@ -411,6 +426,9 @@ bool runPersistent(const char* op, Recurrence p, int64_t t1, RnnPath path, cudaS
   }
   CR_CUDA_CHECK(status);
   return true;
+#else
+  return false;
+#endif
 }
 
 template <typename T, int BT>
