@@ -418,8 +418,8 @@ bool runPersistent(const char* op, Recurrence p, int64_t t1, RnnPath path, cudaS
   }
 #if CR_RNN_COOPERATIVE
   void* args[] = {&p, &t1};
-  const cudaError_t status = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(persistentKernel<BT>),
-                                                         dim3(plan.blocks), dim3(kThreads), args, plan.smemBytes, stream);
+  const cudaError_t status =
+      cudaLaunchCooperativeKernel(persistentKernel<BT>, dim3(plan.blocks), dim3(kThreads), args, plan.smemBytes, stream);
   if (status == cudaErrorCooperativeLaunchTooLarge && path != RnnPath::Persistent) {
     cudaGetLastError();
     return false;
