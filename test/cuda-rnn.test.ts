@@ -7,6 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { info, ops, Tensor } from '../lib/index.js';
 import { native } from '../lib/native.js';
+import { cudaOpNames } from '../lib/cuda.js';
 import type { Cell } from './reference/rnn.js';
 import { gatesOf } from './reference/rnn.js';
 import { relError, sameBytes, snapshot } from './helpers.js';
@@ -60,6 +61,11 @@ function persistentUnavailable(): string | null {
 const noPersistent = persistentUnavailable();
 if (noPersistent !== null) console.log(`cuda-rnn.test: the persistent path is not tested: ${noPersistent}`);
 const PATHS: Path[] = noPersistent === null ? ['persistent', 'step'] : ['step'];
+
+test('the CUDA op table lists lstm, gru and rnn exactly when the build has CUDA', (t) => {
+  const names = cudaOpNames();
+  for (const op of ['lstm', 'gru', 'rnn']) t.is(names.has(op), cuda.built, op);
+});
 
 interface Case {
   x: Tensor;
