@@ -159,7 +159,8 @@ function compare(t: ExecutionContext, cell: Cell, got: Out, expected: Out, label
 
 // [B, L, in, H, options]: every hidden size of {1, 7, 33, 128}, input size of
 // {1, 5, 64}, length of {1, 7, 100} and batch of {1, 3} appears, with and
-// without biases and initial states, and with 16-bit weights.
+// without biases and initial states, with 16-bit weights, and a batch larger
+// than one pass of the kernels.
 const CASES: [number, number, number, number, Options][] = [
   [1, 1, 1, 1, {}],
   [3, 7, 5, 7, { bias: true, h0: true, c0: true }],
@@ -170,6 +171,7 @@ const CASES: [number, number, number, number, Options][] = [
   [3, 1, 5, 33, { bias: true, h0: true, c0: true }],
   [1, 7, 5, 7, { bias: true, weights: 'bfloat16' }],
   [3, 7, 1, 33, { h0: true, c0: true, weights: 'float16' }],
+  [35, 3, 5, 7, { bias: true, h0: true, c0: true }], // more batch rows than one pass of the step kernel
 ];
 
 for (const cell of CELLS) {
