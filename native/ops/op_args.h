@@ -24,5 +24,7 @@ cpu::FftConvArgs fftConvArgs(const OpCall& call);              // ops/fft_conv.c
 cpu::SsmKernelArgs ssmKernelArgs(const OpCall& call);          // ops/fft_conv.cc
 cpu::DiagonalScanArgs diagonalScanArgs(const OpCall& call);    // ops/diagonal_scan.cc
 cpu::BlockScanArgs blockScanArgs(const OpCall& call);          // ops/block_scan.cc
+// lstm, gru and rnn: the cell comes from the op's name (and rnn's nonlinearity).
+cpu::RnnArgs rnnArgs(const OpCall& call);                      // ops/rnn.cc
 
 }  // namespace cr
