@@ -14,6 +14,7 @@ import { benchAttention } from './attention.js';
 import { benchLinearAttention } from './linear-attention.js';
 import { runCudaGemmBench } from './cuda-gemm.js';
 import { runCudaSequenceBench } from './cuda-sequence.js';
+import { runCudaSmallOpsBench } from './cuda-small-ops.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -44,6 +45,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
   'cuda-gemm': runCudaGemmBench,
   'cuda-sequence': runCudaSequenceBench,
+  'cuda-small-ops': runCudaSmallOpsBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),
   'fft-conv': single('fft-conv', benchFftConv),
