@@ -33,7 +33,7 @@ __global__ void softmaxKernel(cpu::SoftmaxArgs g) {
       for (int l = 0; l < W; ++l) m = fmaxf(m, v.v[l] * g.scale);
     }
     const float rowMax = rows::teamReduce<TEAM, rows::Max>(m, scratch);
-    const float shift = isfinite(rowMax) ? rowMax : 0.0f;
+    const float shift = fabsf(rowMax) < INFINITY ? rowMax : 0.0f;  // not finite (−inf or NaN): 0, as the CPU does
     float s = 0.0f;
     for (int64_t q = member; q < n; q += TEAM) {
       Pack<W> v = rows::load<W>(x + q * W);
