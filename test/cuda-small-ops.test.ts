@@ -296,8 +296,8 @@ gpu('expand, permute, concat and slice on the device are bit-exact copies (every
       same(ops.expandSync({ x: xd!, shape: to! }).y, ops.expandSync({ x, shape: to! }).y, `expand ${from} → ${to}`);
       t.true(unchanged());
     }
-    // permute
-    for (const [shape, dims] of [[[7], [0]], [[3, 33], [1, 0]], [[2, 3, 4, 5], [0, 2, 1, 3]], [[2, 3, 4, 5], [3, 1, 0, 2]], [[1, 1000, 3], [2, 0, 1]]]) {
+    // permute (the last three are transposes: tiles of 32 × 32 with tails, a batch of them)
+    for (const [shape, dims] of [[[7], [0]], [[3, 33], [1, 0]], [[2, 3, 4, 5], [0, 2, 1, 3]], [[2, 3, 4, 5], [3, 1, 0, 2]], [[1, 1000, 3], [2, 0, 1]], [[33, 47], [1, 0]], [[3, 40, 5, 35], [0, 3, 2, 1]]]) {
       const x = randomOf(dtype, shape!, seed++);
       const { d: [xd], unchanged } = devices(x);
       same((await ops.permute({ x: xd!, dims: dims! })).y, ops.permuteSync({ x, dims: dims! }).y, `permute ${shape} by ${dims}`);
