@@ -1,6 +1,8 @@
 // Loads the compiled addon. The node-gyp build (build/Release) is the
 // default; the cmake-js build (build-cmake/Release, with CUDA when it was
 // found) is used when it is the only one, or when CROSSROAD_BUILD=cmake.
+// CROSSROAD_BUILD=emu loads only the emulator build (build-emu/Release, `npm run build:emu`:
+// the CUDA kernels run on a CPU emulator of the CUDA execution model, for tests).
 // CROSSROAD_NATIVE=/path/to/crossroad.node names a file directly.
 
 import { createRequire } from 'node:module';
@@ -34,6 +36,8 @@ export interface NativeInfo {
   cuda: {
     built: boolean;
     available: boolean;
+    /** true in the emulator build (`npm run build:emu`): kernels run on the CPU, ~1000× slower than a GPU */
+    emulated?: boolean;
     runtimeVersion?: number;
     devices: {
       index: number;
@@ -69,6 +73,8 @@ export interface NativeModule {
   cudaDownload(buffer: DeviceBuffer, byteOffset: number, data: ArrayBufferView, async: true): Promise<void>;
   cudaCopy(dst: DeviceBuffer, dstOffset: number, src: DeviceBuffer, srcOffset: number, bytes: number): void;
   cudaMemory(): { inUse: number; cached: number };
+  /** Emulator build only: runs one of native/cuda/emu/selftest.cu's kernels. */
+  cudaEmuSelfTest?(name: string): string;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -78,6 +84,7 @@ function candidates(): string[] {
   if (explicit) return [resolve(explicit)];
   const gyp = join(root, 'build', 'Release', 'crossroad.node');
   const cmake = join(root, 'build-cmake', 'Release', 'crossroad.node');
+  if (process.env.CROSSROAD_BUILD === 'emu') return [join(root, 'build-emu', 'Release', 'crossroad.node')];
   return process.env.CROSSROAD_BUILD === 'cmake' ? [cmake] : [gyp, cmake];
 }
 

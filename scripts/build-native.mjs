@@ -1,6 +1,8 @@
 // Builds the native addon. Default: node-gyp (CPU kernels), as `npm install` does.
 // --cmake: the cmake-js build, which adds the CUDA backend when nvcc is found
 // (CROSSROAD_CUDA=ON forces it, =OFF leaves it out).
+// --emu: the cmake-js build with the CUDA kernels compiled for the CPU emulator
+// (native/cuda/emu) into build-emu/, for running the GPU tests without a GPU.
 //
 // Node's own headers are used when they sit beside the running node binary,
 // so no header download is ever needed.
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const useEmu = process.argv.includes('--emu');
 const useCmake = process.argv.includes('--cmake');
 const jobs = String(Math.max(1, cpus().length));
 
@@ -35,7 +38,9 @@ function findBin(name) {
   return existsSync(local) ? local : name;
 }
 
-if (useCmake) {
+if (useEmu) {
+  run(findBin('cmake-js'), ['compile', '--out', 'build-emu', '--parallel', jobs, '--CDCROSSROAD_CUDA=EMU']);
+} else if (useCmake) {
   const args = ['compile', '--out', 'build-cmake', '--parallel', jobs];
   if (process.env.CROSSROAD_CUDA) args.push(`--CDCROSSROAD_CUDA=${process.env.CROSSROAD_CUDA}`);
   run(findBin('cmake-js'), args);

@@ -128,8 +128,8 @@ test('native code never trusts a device buffer it did not make', (t) => {
 
 // ---- on a GPU ------------------------------------------------------------------------------
 
-function bitsOf(x: Tensor): Uint8Array {
-  return new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength);
+function bitsOf(x: Tensor): Buffer {
+  return Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength);
 }
 
 function randomBits16(size: number, seed: number): Uint16Array {
@@ -158,10 +158,11 @@ gpu('round trip to the device and back is bit-exact (every dtype, sync and async
     t.is(d.device, 'cuda');
     t.is(d.dtype, x.dtype);
     t.deepEqual(d.shape, x.shape);
-    t.deepEqual(bitsOf(await d.toHost()), bitsOf(x), `${x} async`);
+    // Buffer.equals, not deepEqual: ava's deep comparison takes seconds per megabyte.
+    t.true(bitsOf(await d.toHost()).equals(bitsOf(x)), `${x} async`);
     const s = x.toDeviceSync('cuda');
-    t.deepEqual(bitsOf(s.toHostSync()), bitsOf(x), `${x} sync`);
-    t.deepEqual(bitsOf(d.clone().toHostSync()), bitsOf(x), `${x} clone`);
+    t.true(bitsOf(s.toHostSync()).equals(bitsOf(x)), `${x} sync`);
+    t.true(bitsOf(d.clone().toHostSync()).equals(bitsOf(x)), `${x} clone`);
   }
 });
 
@@ -268,7 +269,8 @@ gpu('native dispatch refuses a mix of host and device tensors too', (t) => {
 });
 
 gpu('async device ops keep the event loop free', async (t) => {
-  const n = 4096;
+  // The emulator (info().cuda.emulated) runs kernels on the CPU: a 4096³ product would take minutes.
+  const n = cuda.emulated ? 256 : 4096;
   const a = Tensor.randn([n, n], { seed: 1 }).toDeviceSync('cuda');
   const b = Tensor.randn([n, n], { seed: 2 }).toDeviceSync('cuda');
   const y = Tensor.zeros([n, n], 'float32', { device: 'cuda' });

@@ -20,6 +20,9 @@
 #include "../cuda/device_info.h"
 #include "../cuda/runtime.h"
 #endif
+#ifdef CR_CUDA_EMU
+#include "../cuda/emu/selftest.h"
+#endif
 
 namespace cr::napi {
 
@@ -167,6 +170,9 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   std::string error;
   std::vector<cuda::DeviceInfo> devices = cuda::listDevices(&error);
   cuda.Set("built", Napi::Boolean::New(env, true));
+#ifdef CR_CUDA_EMU
+  cuda.Set("emulated", Napi::Boolean::New(env, true));  // kernels run on the CPU emulator (native/cuda/emu)
+#endif
   cuda.Set("runtimeVersion", Napi::Number::New(env, cuda::runtimeVersion()));
   cuda.Set("available", Napi::Boolean::New(env, !devices.empty()));
   Napi::Array list = Napi::Array::New(env);
@@ -229,6 +235,18 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   }
 }
 
+#ifdef CR_CUDA_EMU
+// cudaEmuSelfTest(name) → string: runs one of the emulator's self-test kernels.
+Napi::Value CudaEmuSelfTest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    return Napi::String::New(env, emu::selfTest(info[0].As<Napi::String>().Utf8Value()));
+  } catch (...) {
+    rethrowAsJs(env, "cudaEmuSelfTest");
+  }
+}
+#endif
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::string isaError;
   const Isa isa = detectIsa(&isaError);
@@ -250,6 +268,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaDownload", Napi::Function::New(env, CudaDownload, "cudaDownload"));
   exports.Set("cudaCopy", Napi::Function::New(env, CudaCopy, "cudaCopy"));
   exports.Set("cudaMemory", Napi::Function::New(env, CudaMemory, "cudaMemory"));
+#ifdef CR_CUDA_EMU
+  exports.Set("cudaEmuSelfTest", Napi::Function::New(env, CudaEmuSelfTest, "cudaEmuSelfTest"));
+#endif
   return exports;
 }
 
