@@ -229,6 +229,15 @@ gpu('rope on the device matches the CPU op: halves/interleaved, partial rotary, 
   }
 });
 
+gpu('rope on the device: a rotary dimension too large for the shared cos/sin table (rotaryDim > 12288)', (t) => {
+  const x = Tensor.randn([1, 2, 1, 12290], { seed: 8 });
+  for (const interleaved of [false, true]) {
+    const ref = ops.ropeSync({ x, interleaved, offset: 3 }).y;
+    const got = ops.ropeSync({ x: dev(x), interleaved, offset: 3 }).y;
+    t.true(relError(f32(got), ref.data as Float32Array) <= 1e-5, `interleaved=${interleaved}`);
+  }
+});
+
 gpu('rope on the device: two calls (the second at an offset) equal one call over the whole sequence', (t) => {
   const x = Tensor.randn([1, 12, 2, 16], { seed: 9 });
   const whole = f32(ops.ropeSync({ x: dev(x) }).y);

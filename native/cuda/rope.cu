@@ -8,6 +8,8 @@
 // table in shared memory — the angle and its sine/cosine in double, as the CPU kernel does, so
 // long positions keep their accuracy; once per token, shared by every head — then sweep the
 // token's heads × D outputs, one output per thread (coalesced reads of the two pair members).
+// A table too large for shared memory (rotaryDim > 12288) is not built: each output then
+// computes its own angle.
 #include <cstdint>
 
 #include "check.h"
@@ -16,6 +18,17 @@
 namespace cr::cuda {
 namespace {
 
+__device__ __forceinline__ void angleOf(const cpu::RopeArgs& g, double p, int64_t i, float* c, float* s) {
+  const double angle = p * pow(g.base, -2.0 * static_cast<double>(i) / static_cast<double>(g.rotaryDim));
+  double sd, cd;
+  sincos(angle, &sd, &cd);
+  *c = static_cast<float>(cd);
+  *s = static_cast<float>(sd);
+}
+
+// kTable: the token's cos/sin table fits in shared memory (rotaryDim ≤ 12288, so always in
+// practice); otherwise every output computes its own pair's angle.
+template <bool kTable>
 __global__ void ropeKernel(cpu::RopeArgs g) {
   extern __shared__ float table[];  // cos[pairs], sin[pairs]
   const int64_t pairs = g.rotaryDim / 2;
@@ -29,35 +42,39 @@ __global__ void ropeKernel(cpu::RopeArgs g) {
     if (g.positions) position = g.positions[token];
     else position = (g.rowOffsets ? g.rowOffsets[b] : g.offset) + t;
     const double p = static_cast<double>(position) * g.scale;
-    for (int64_t i = threadIdx.x; i < pairs; i += blockDim.x) {
-      const double angle = p * pow(g.base, -2.0 * static_cast<double>(i) / static_cast<double>(g.rotaryDim));
-      double s, c;
-      sincos(angle, &s, &c);
-      cosTable[i] = static_cast<float>(c);
-      sinTable[i] = static_cast<float>(s);
+    if constexpr (kTable) {
+      for (int64_t i = threadIdx.x; i < pairs; i += blockDim.x) angleOf(g, p, i, cosTable + i, sinTable + i);
+      __syncthreads();
     }
-    __syncthreads();
     const float* x = g.x + token * width;
     float* y = g.y + token * width;
     for (int64_t k = threadIdx.x; k < width; k += blockDim.x) {
       const int64_t c = k % g.D;
       const float* head = x + (k - c);
-      float out;
       if (c >= g.rotaryDim) {
-        out = head[c];
-      } else if (g.interleaved) {
-        const int64_t i = c / 2;
-        const float a = head[2 * i], d = head[2 * i + 1];
-        out = c % 2 == 0 ? a * cosTable[i] - d * sinTable[i] : a * sinTable[i] + d * cosTable[i];
-      } else if (c < pairs) {
-        out = fmaf(-head[c + pairs], sinTable[c], head[c] * cosTable[c]);
+        y[k] = head[c];
+        continue;
+      }
+      const int64_t i = g.interleaved ? c / 2 : (c < pairs ? c : c - pairs);
+      float cs, sn;
+      if constexpr (kTable) {
+        cs = cosTable[i];
+        sn = sinTable[i];
       } else {
-        const int64_t i = c - pairs;
-        out = fmaf(head[i], sinTable[i], head[c] * cosTable[i]);
+        angleOf(g, p, i, &cs, &sn);
+      }
+      float out;
+      if (g.interleaved) {
+        const float a = head[2 * i], d = head[2 * i + 1];
+        out = c % 2 == 0 ? a * cs - d * sn : a * sn + d * cs;
+      } else if (c < pairs) {
+        out = fmaf(-head[c + pairs], sn, head[c] * cs);
+      } else {
+        out = fmaf(head[i], sn, head[c] * cs);
       }
       y[k] = out;
     }
-    __syncthreads();  // the table is rebuilt for the block's next token
+    if constexpr (kTable) __syncthreads();  // the table is rebuilt for the block's next token
   }
 }
 
@@ -67,11 +84,12 @@ void rope(const cpu::RopeArgs& g, cudaStream_t stream) {
   const int64_t tokens = g.batch * g.T;
   if (tokens == 0 || g.heads == 0) return;
   const size_t tableBytes = static_cast<size_t>(g.rotaryDim) * sizeof(float);  // cos and sin, rotaryDim/2 each
-  if (tableBytes > 48 * 1024) throwRange("rope: the CUDA kernel takes rotaryDim up to 12288, got ", g.rotaryDim);
   int threads = 128;
   while (threads < 512 && threads < g.heads * g.D) threads *= 2;
   constexpr int64_t kMaxBlocks = 65535 * 16;
-  ropeKernel<<<static_cast<unsigned>(tokens < kMaxBlocks ? tokens : kMaxBlocks), threads, tableBytes, stream>>>(g);
+  const unsigned blocks = static_cast<unsigned>(tokens < kMaxBlocks ? tokens : kMaxBlocks);
+  if (tableBytes <= 48 * 1024) ropeKernel<true><<<blocks, threads, tableBytes, stream>>>(g);
+  else ropeKernel<false><<<blocks, threads, 0, stream>>>(g);
 }
 
 }  // namespace cr::cuda
