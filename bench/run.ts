@@ -14,6 +14,9 @@ import { benchAttention } from './attention.js';
 import { benchLinearAttention } from './linear-attention.js';
 import { runCudaGemmBench } from './cuda-gemm.js';
 import { runCudaSequenceBench } from './cuda-sequence.js';
+import { runCudaLinearAttentionBench } from './cuda-linear-attention.js';
+import { runCudaFftBench } from './cuda-fft.js';
+import { runCudaScansBench } from './cuda-scans.js';
 import { runCudaSmallOpsBench } from './cuda-small-ops.js';
 import { writeResults } from './harness.js';
 
@@ -45,6 +48,9 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   gemm: runGemmBench,
   'cuda-gemm': runCudaGemmBench,
   'cuda-sequence': runCudaSequenceBench,
+  'cuda-linear-attention': runCudaLinearAttentionBench,
+  'cuda-fft': runCudaFftBench,
+  'cuda-scans': runCudaScansBench,
   'cuda-small-ops': runCudaSmallOpsBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),

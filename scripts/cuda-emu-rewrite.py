@@ -122,6 +122,14 @@ def rewrite(path, text):
         return f'{m.group(1)}* {m.group(2)} = reinterpret_cast<{m.group(1)}*>(::cr::emu::dynamicShared());'
 
     out = re.sub(r'extern\s+__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s+)?([A-Za-z_][\w:<>, ]*?)\s+(\w+)\s*\[\s*\]\s*;', shared, out)
+
+    # Static __shared__ variables (one declarator): a registration after them, so the emulator
+    # fills them with 0xff bytes at every block start (shared memory is not zeroed on a GPU).
+    def poison(m):
+        return f'{m.group(0)} static thread_local ::cr::emu::SharedPoison crEmuShared_{m.group(1)}(&{m.group(1)}, sizeof({m.group(1)}));'
+
+    out = re.sub(r'(?<![\w])__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s+)?[A-Za-z_][\w:<> ]*?\s+'
+                 r'([A-Za-z_]\w*)\s*(?:\[[^\];,{}]*\]\s*)*;', poison, out)
     return out
 
 

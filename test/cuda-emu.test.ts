@@ -25,7 +25,7 @@ emu('the emulator says so in info()', (t) => {
 
 emu('a divergent __syncthreads fails with both call sites', (t) => {
   const e = t.throws(() => selfTest('divergentBarrier'), { instanceOf: Error });
-  t.regex(e.message, /divergent __syncthreads/);
+  t.regex(e.message, /divergent barriers/);
   t.regex(e.message, /selftest\.cu:\d+ but thread .* at selftest\.cu:\d+/);
   t.regex(e.message, /kernel divergentBarrierKernel, block \(0,0,0\)/);
 });
@@ -36,7 +36,7 @@ emu('a read past the end of a device buffer is reported, not a crash', (t) => {
   t.regex(e.message, /bytes past the end of a 512-byte device allocation/);
   t.regex(e.message, /kernel readPastEndKernel, block \(0,0,0\), thread \(0,0,0\)/);
   // The process and the emulator carry on.
-  t.is(selfTest('collectives').split(',').length, 67);
+  t.is(selfTest('collectives').split(',').length, 70);
 });
 
 emu('a shuffle with a lane that has exited fails', (t) => {
@@ -66,7 +66,7 @@ emu('launch configurations a GPU rejects fail as CUDA errors', (t) => {
   t.throws(() => selfTest('noSuchTest'), { instanceOf: RangeError });
 });
 
-emu('shuffles, ballots, votes and barriers give CUDA results', (t) => {
+emu('shuffles, ballots, votes, barriers and barrier reductions give CUDA results', (t) => {
   const out = selfTest('collectives').split(',').map(Number);
   // Σ 0…255 through warp sums and a shared-memory total.
   t.is(out[0], (255 * 256) / 2);
@@ -76,4 +76,26 @@ emu('shuffles, ballots, votes and barriers give CUDA results', (t) => {
   t.deepEqual(out.slice(3, 35), Array.from({ length: 32 }, (_, l) => (l < 3 ? l : l - 3)));
   // __shfl_sync with width 16: source (lane + 1) % 32 taken modulo 16 within each half.
   t.deepEqual(out.slice(35, 67), Array.from({ length: 32 }, (_, l) => ((l & 16) + (((l + 1) % 32) & 15)) * 10));
+  // __syncthreads_count / _and / _or over 256 threads.
+  t.deepEqual(out.slice(67, 70), [86, 1, 1]);
+});
+
+emu('a cooperative launch runs every block at once, with grid-wide barriers', (t) => {
+  t.is(selfTest('gridRounds'), 'occupancy 2, all 9');
+});
+
+emu('cooperative launch errors: a block exiting before a grid sync, too many blocks, a grid sync outside one', (t) => {
+  t.throws(() => selfTest('gridExit'), { instanceOf: Error, message: /exited|can never reach it/ });
+  t.throws(() => selfTest('gridTooLarge'), { instanceOf: Error, message: /cudaErrorCooperativeLaunchTooLarge/ });
+  t.throws(() => selfTest('gridSyncNotCooperative'), {
+    instanceOf: Error,
+    message: /this_grid\(\)\.sync\(\) at selftest\.cu:\d+ in a kernel not launched with cudaLaunchCooperativeKernel/,
+  });
+  // Still usable afterwards.
+  t.is(selfTest('gridRounds'), 'occupancy 2, all 9');
+});
+
+emu('shared memory a kernel never wrote reads as 0xff bytes (NaN), in every block and launch', (t) => {
+  // 2 launches × 128 values (64 static, 64 dynamic), each written by the last of 3 blocks.
+  t.is(selfTest('unwrittenShared'), '256');
 });

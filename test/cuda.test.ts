@@ -269,8 +269,9 @@ gpu('native dispatch refuses a mix of host and device tensors too', (t) => {
 });
 
 gpu('async device ops keep the event loop free', async (t) => {
-  // The emulator (info().cuda.emulated) runs kernels on the CPU: a 4096³ product would take minutes.
-  const n = cuda.emulated ? 256 : 4096;
+  // The emulator (info().cuda.emulated) runs kernels on the CPU: a 4096³ product would take minutes;
+  // 512³ still takes long enough that issuing a call is a small part of it.
+  const n = cuda.emulated ? 512 : 4096;
   const a = Tensor.randn([n, n], { seed: 1 }).toDeviceSync('cuda');
   const b = Tensor.randn([n, n], { seed: 2 }).toDeviceSync('cuda');
   const y = Tensor.zeros([n, n], 'float32', { device: 'cuda' });
@@ -291,7 +292,10 @@ gpu('async device ops keep the event loop free', async (t) => {
   const elapsed = performance.now() - start;
   clearInterval(timer);
   t.true(callMs < elapsed * 0.2, `issuing took ${callMs.toFixed(1)} of ${elapsed.toFixed(0)} ms`);
-  t.true(ticks >= (elapsed / 2) * 0.3, `${ticks} ticks in ${elapsed.toFixed(0)} ms of async device matmul`);
+  // Under the emulator the "device" is an executor thread competing with the event loop for the
+  // same (possibly busy) CPU cores, so only a smaller share of the timer ticks is guaranteed.
+  const share = cuda.emulated ? 0.1 : 0.3;
+  t.true(ticks >= (elapsed / 2) * share, `${ticks} ticks in ${elapsed.toFixed(0)} ms of async device matmul`);
 });
 
 gpu('device memory goes back to the cache when tensors are collected', async (t) => {

@@ -1,10 +1,11 @@
 // blockScan: h_t = a · h_{t−1} + b_t with an n×n block per channel.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runBlockScan(const OpCall& call) {
+cpu::BlockScanArgs blockScanArgs(const OpCall& call) {
   const TensorView& a = call.tensor("a");
   const TensorView& b = call.tensor("b");
   const TensorView& h = call.tensor("h");
@@ -33,7 +34,9 @@ void runBlockScan(const OpCall& call) {
     expectShape(call, "initialState", *s, {batch, C, n});
     g.initialState = s->as<float>();
   }
-  cpu::kernels().blockScan(g);
+  return g;
 }
+
+void runBlockScan(const OpCall& call) { cpu::kernels().blockScan(blockScanArgs(call)); }
 
 }  // namespace cr

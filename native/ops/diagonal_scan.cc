@@ -1,11 +1,12 @@
 // diagonalScan: h_t = a_t ⊙ h_{t−1} + b_t over a, b [batch, L, c] (complex:
 // [batch, L, c, 2]), from initialState [batch, c(, 2)] or zeros.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runDiagonalScan(const OpCall& call) {
+cpu::DiagonalScanArgs diagonalScanArgs(const OpCall& call) {
   const bool complex = call.flag("complex", false);
   const TensorView& a = call.tensor("a");
   const TensorView& b = call.tensor("b");
@@ -45,7 +46,9 @@ void runDiagonalScan(const OpCall& call) {
   g.initialState = initialState ? initialState->as<float>() : nullptr;
   g.h = h.as<float>();
   g.lastState = lastState.as<float>();
-  cpu::kernels().diagonalScan(g);
+  return g;
 }
+
+void runDiagonalScan(const OpCall& call) { cpu::kernels().diagonalScan(diagonalScanArgs(call)); }
 
 }  // namespace cr

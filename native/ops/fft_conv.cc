@@ -6,11 +6,12 @@
 
 #include "../cpu/kernels.h"
 #include "../core/fft_tables.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runFftConv(const OpCall& call) {
+cpu::FftConvArgs fftConvArgs(const OpCall& call) {
   const TensorView& u = call.tensor("u");
   const TensorView& k = call.tensor("k");
   const TensorView& y = call.tensor("y");
@@ -50,10 +51,12 @@ void runFftConv(const OpCall& call) {
   if (g.method == cpu::ConvMethod::Fft && L + Lk - 1 > (int64_t(1) << (fft::kMaxLog2 + 1))) {
     throwRange(call.op(), ": method 'fft' supports L + Lk − 1 ≤ 2^", fft::kMaxLog2 + 1, ", got ", L + Lk - 1);
   }
-  cpu::kernels().fftConv(g);
+  return g;
 }
 
-void runSsmKernel(const OpCall& call) {
+void runFftConv(const OpCall& call) { cpu::kernels().fftConv(fftConvArgs(call)); }
+
+cpu::SsmKernelArgs ssmKernelArgs(const OpCall& call) {
   const TensorView& A = call.tensor("A");
   const TensorView& B = call.tensor("B");
   const TensorView& C = call.tensor("C");
@@ -86,7 +89,9 @@ void runSsmKernel(const OpCall& call) {
   g.delta = delta.as<float>();
   g.bilinear = discretization == "bilinear";
   g.k = k.as<float>();
-  cpu::kernels().ssmKernel(g);
+  return g;
 }
+
+void runSsmKernel(const OpCall& call) { cpu::kernels().ssmKernel(ssmKernelArgs(call)); }
 
 }  // namespace cr

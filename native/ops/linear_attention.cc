@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
@@ -72,7 +73,7 @@ float scaleOf(const OpCall& call, int64_t K) {
 
 }  // namespace
 
-void runLinearAttention(const OpCall& call) {
+cpu::LinearAttentionArgs linearAttentionArgs(const OpCall& call) {
   const Dims d = checkQkv(call);
   cpu::LinearAttentionArgs a;
   a.batch = d.batch;
@@ -92,10 +93,10 @@ void runLinearAttention(const OpCall& call) {
   a.scale = scaleOf(call, d.K);
   a.chunkSize = chunkSizeOf(call);
   a.mode = modeOf(call);
-  cpu::kernels().linearAttention(a);
+  return a;
 }
 
-void runMlstm(const OpCall& call) {
+cpu::MlstmArgs mlstmArgs(const OpCall& call) {
   const Dims d = checkQkv(call);
   cpu::MlstmArgs a;
   a.batch = d.batch;
@@ -126,7 +127,11 @@ void runMlstm(const OpCall& call) {
   a.eps = static_cast<float>(eps);
   a.chunkSize = chunkSizeOf(call);
   a.mode = modeOf(call);
-  cpu::kernels().mlstm(a);
+  return a;
 }
+
+void runLinearAttention(const OpCall& call) { cpu::kernels().linearAttention(linearAttentionArgs(call)); }
+
+void runMlstm(const OpCall& call) { cpu::kernels().mlstm(mlstmArgs(call)); }
 
 }  // namespace cr

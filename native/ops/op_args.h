@@ -18,6 +18,14 @@ cpu::BatchedGemmArgs bmmArgs(const OpCall& call);     // ops/matmul.cc
 cpu::AttentionArgs attentionArgs(const OpCall& call);          // ops/attention.cc
 cpu::SelectiveScanArgs selectiveScanArgs(const OpCall& call);  // ops/selective_scan.cc
 cpu::CausalConv1dArgs causalConv1dArgs(const OpCall& call);    // ops/causal_conv1d.cc
+cpu::LinearAttentionArgs linearAttentionArgs(const OpCall& call);  // ops/linear_attention.cc
+cpu::MlstmArgs mlstmArgs(const OpCall& call);                      // ops/linear_attention.cc
+cpu::FftConvArgs fftConvArgs(const OpCall& call);              // ops/fft_conv.cc
+// A's real parts (≤ 0) and delta's values (finite, > 0) are checked by the
+// TypeScript wrapper on the host and by the CUDA op on a host copy; not here.
+cpu::SsmKernelArgs ssmKernelArgs(const OpCall& call);          // ops/fft_conv.cc
+cpu::DiagonalScanArgs diagonalScanArgs(const OpCall& call);    // ops/diagonal_scan.cc
+cpu::BlockScanArgs blockScanArgs(const OpCall& call);          // ops/block_scan.cc
 
 // The small ops. Where a check reads tensor VALUES (elementwise's program,
 // permute's perm), the builder takes a host copy of them: the CPU op passes

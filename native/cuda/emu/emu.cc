@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -67,6 +68,7 @@ constexpr int kWarp = 32;
 constexpr size_t kStackBytes = 256 * 1024;  // virtual; only touched pages are committed
 constexpr size_t kDefaultDynamicShared = 48 * 1024;
 constexpr size_t kMaxDynamicShared = 227 * 1024;
+constexpr int kMultiprocessors = 132;
 
 size_t pageSize() {
   static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -103,13 +105,28 @@ struct Fiber {
   State state = Ready;
   const char* file = nullptr;  // where it waits
   int line = 0;
+  bool grid = false;           // the barrier is a grid sync
   WarpOp op = WarpOp::Sync;
   unsigned mask = 0;
   int arg = 0, width = 32;
   uint64_t value = 0, result = 0;
 };
 
-// One per OS thread that launches kernels.
+// The grid-wide barrier of a cooperative launch (blocks on separate OS threads).
+struct GridState {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int blocks = 0;
+  int arrived = 0;  // blocks waiting at the current grid sync
+  int finished = 0;
+  uint64_t generation = 0;
+  bool failed = false;
+  std::string error;  // the first block's error
+  const char* file = nullptr;
+  int line = 0;
+};
+
+// One per OS thread that launches kernels (and per block of a cooperative launch).
 struct Runner {
   std::vector<char*> stacks;
   std::vector<Fiber> fibers;
@@ -136,6 +153,10 @@ struct Runner {
     bool mixed = false;
   };
   std::vector<WarpWait> warps;
+  GridState* grid = nullptr;  // set in a cooperative launch
+  const void* kernelAddress = nullptr;
+  // Static __shared__ variables each kernel has used on this thread, poisoned at block start.
+  std::unordered_map<const void*, std::vector<std::pair<void*, size_t>>> shared;
 };
 
 thread_local Runner* runner = nullptr;
@@ -153,7 +174,7 @@ std::string describeThread(const Runner& r, int index) {
 
 std::string waitingAt(const Fiber& f) {
   switch (f.state) {
-    case Fiber::Barrier: return concat("__syncthreads at ", where(f.file, f.line));
+    case Fiber::Barrier: return concat(f.grid ? "this_grid().sync()" : "__syncthreads", " at ", where(f.file, f.line));
     case Fiber::Warp: return concat(opName(f.op), "(mask 0x", [&] { char b[16]; std::snprintf(b, sizeof b, "%08x", f.mask); return std::string(b); }(), ") at ", where(f.file, f.line));
     case Fiber::Done: return "exited";
     default: return "running";
@@ -174,6 +195,37 @@ std::string waitingAt(const Fiber& f) {
 
 void yield(Runner& r) { cr_emu_switch(&r.fibers[r.cur].sp, r.schedulerSp); }
 
+// The whole block has reached a grid sync: wait for the other blocks (this OS thread is the
+// block's own, so blocking it blocks nothing else).
+void waitForGrid(Runner& r, const char* file, int line) {
+  GridState& g = *r.grid;
+  std::unique_lock<std::mutex> lock(g.mutex);
+  std::string problem;
+  if (g.failed) {
+    problem = "abandoned: another block failed";
+  } else if (g.finished > 0) {
+    problem = concat(g.finished, " block(s) have exited and can never reach it (a deadlock on a GPU)");
+  } else if (g.arrived > 0 && (g.line != line || std::strcmp(g.file, file) != 0)) {
+    problem = concat("divergent: other blocks wait at ", where(g.file, g.line));
+  }
+  if (problem.empty()) {
+    const uint64_t generation = g.generation;
+    g.file = file;
+    g.line = line;
+    if (++g.arrived == g.blocks) {
+      g.arrived = 0;
+      ++g.generation;
+      g.cv.notify_all();
+      return;
+    }
+    g.cv.wait(lock, [&] { return g.generation != generation || g.failed; });
+    if (g.generation != generation) return;
+    problem = "abandoned: another block failed";
+  }
+  lock.unlock();
+  fail(r, concat("this_grid().sync() at ", where(file, line), ": ", problem));
+}
+
 void releaseBarrier(Runner& r) {
   const Fiber* first = nullptr;
   for (size_t i = 0; i < r.fibers.size(); ++i) {
@@ -182,9 +234,26 @@ void releaseBarrier(Runner& r) {
     if (first == nullptr) {
       first = &f;
     } else if (f.line != first->line || std::strcmp(f.file, first->file) != 0) {
-      fail(r, concat("divergent __syncthreads: ", describeThread(r, static_cast<int>(first - r.fibers.data())), " waits at ",
+      fail(r, concat("divergent barriers: ", describeThread(r, static_cast<int>(first - r.fibers.data())), " waits at ",
                      where(first->file, first->line), " but ", describeThread(r, static_cast<int>(i)), " at ",
                      where(f.file, f.line)));
+    }
+  }
+  if (first != nullptr && first->grid) waitForGrid(r, first->file, first->line);
+  if (first != nullptr && (first->value >> 32) != 0) {
+    // __syncthreads_count/_and/_or (the call site is the same for all, so the kind is too).
+    const uint64_t kind = (first->value >> 32) - 1;
+    int count = 0, all = 1, any = 0;
+    for (const Fiber& f : r.fibers) {
+      if (f.state != Fiber::Barrier) continue;
+      const int v = static_cast<int>(f.value & 0xffffffffu);
+      count += v;
+      all &= v;
+      any |= v;
+    }
+    const int result = kind == 0 ? count : kind == 1 ? all : any;
+    for (Fiber& f : r.fibers) {
+      if (f.state == Fiber::Barrier) f.result = static_cast<uint64_t>(result);
     }
   }
   for (Fiber& f : r.fibers) {
@@ -315,6 +384,10 @@ void runBlock(Runner& r, uint3 blockIdx_, dim3 grid, dim3 block) {
     prepareFiber(r, i);
   }
   if (r.dynBytes > 0) std::memset(r.dynShared, 0xff, r.dynBytes);
+  auto registered = r.shared.find(r.kernelAddress);
+  if (registered != r.shared.end()) {
+    for (auto& [address, bytes] : registered->second) std::memset(address, 0xff, bytes);
+  }
   r.live = n;
   r.atBarrier = 0;
   for (;;) {
@@ -460,16 +533,29 @@ void* dynamicShared() {
   return r != nullptr ? r->dynShared : nullptr;
 }
 
+void registerShared(void* address, size_t bytes) {
+  Runner* r = runner;
+  if (r == nullptr || !r->inKernel) return;  // a namespace-scope __shared__ initialised outside a kernel
+  std::memset(address, 0xff, bytes);
+  r->shared[r->kernelAddress].emplace_back(address, bytes);
+}
+
 void setFuncMaxDynamicShared(const void* kernel, int bytes) {
   std::lock_guard<std::mutex> lock(funcMutex);
   funcMaxDynamicShared()[kernel] = bytes;
 }
 
-void syncThreads(const char* file, int line) {
+namespace {
+void arriveAtBarrier(const char* file, int line, bool grid, uint64_t value = 0) {
   Runner& r = *runner;
   Fiber& f = r.fibers[r.cur];
-  checkNoWarpWaitsFor(r, r.cur, concat("waits at __syncthreads at ", where(file, line), " instead").c_str());
+  f.value = value;
+  if (grid && r.grid == nullptr) {
+    fail(r, concat("this_grid().sync() at ", where(file, line), " in a kernel not launched with cudaLaunchCooperativeKernel"));
+  }
+  checkNoWarpWaitsFor(r, r.cur, concat("waits at ", grid ? "this_grid().sync()" : "__syncthreads", " at ", where(file, line), " instead").c_str());
   f.state = Fiber::Barrier;
+  f.grid = grid;
   f.file = file;
   f.line = line;
   if (++r.atBarrier == r.live) {
@@ -478,6 +564,15 @@ void syncThreads(const char* file, int line) {
   }
   yield(r);
 }
+}  // namespace
+
+void syncThreads(const char* file, int line) { arriveAtBarrier(file, line, false); }
+
+int syncThreadsReduce(int value, int kind, const char* file, int line) {
+  arriveAtBarrier(file, line, false, static_cast<uint64_t>(value) | static_cast<uint64_t>(kind + 1) << 32);
+  return static_cast<int>(runner->fibers[runner->cur].result);
+}
+void gridSync(const char* file, int line) { arriveAtBarrier(file, line, true); }
 
 uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int width, const char* file, int line) {
   Runner& r = *runner;
@@ -558,12 +653,15 @@ unsigned activeMask() {
   return mask;
 }
 
-void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t, Body body) {
+namespace {
+
+// The checks a GPU makes before it runs anything; false (and the last error set) on failure.
+bool checkConfiguration(const void* kernel, dim3 grid, dim3 block, size_t smem) {
   const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   if (grid.x == 0 || grid.y == 0 || grid.z == 0 || threads == 0 || threads > 1024 || block.x > 1024 || block.y > 1024 ||
       block.z > 64 || grid.x > 0x7fffffffu || grid.y > 65535 || grid.z > 65535) {
     setError(cudaErrorInvalidConfiguration);
-    return;
+    return false;
   }
   if (smem > kDefaultDynamicShared) {
     int allowed = 0;
@@ -574,11 +672,16 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
     }
     if (smem > kMaxDynamicShared || smem > static_cast<size_t>(allowed)) {
       setError(cudaErrorInvalidValue);
-      return;
+      return false;
     }
   }
-  Runner& r = thisRunner();
-  if (r.inKernel) throwError("CUDA emulator: kernel ", name, " launched from inside kernel ", r.kernel, " (not supported)");
+  return true;
+}
+
+// Runs blocks first, first + step, … of the grid (in x, y, z order) on this OS thread.
+void runBlocks(Runner& r, const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, Body body, uint64_t first,
+               uint64_t step) {
+  const uint64_t threads = uint64_t(block.x) * block.y * block.z;
   ensureStacks(r, static_cast<int>(threads));
   if (smem > r.dynCapacity) {
     std::free(r.dynShared);
@@ -588,6 +691,7 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
   r.dynBytes = smem;
   installFaultHandler();
   r.kernel = name;
+  r.kernelAddress = kernel;
   r.body = body;
   r.failed = false;
   r.error.clear();
@@ -611,9 +715,84 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
                ") in kernel ", r.kernel, ", block ", xyz(r.block), ", ", describeThread(r, cur),
                "; a fault just below a fiber stack is a stack overflow (kernel-local arrays over 256 KB)");
   }
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) runBlock(r, uint3{x, y, z}, grid, block);
+  const uint64_t total = uint64_t(grid.x) * grid.y * grid.z;
+  for (uint64_t i = first; i < total; i += step) {
+    const unsigned x = static_cast<unsigned>(i % grid.x), y = static_cast<unsigned>(i / grid.x % grid.y),
+                   z = static_cast<unsigned>(i / (uint64_t(grid.x) * grid.y));
+    runBlock(r, uint3{x, y, z}, grid, block);
+  }
+}
+
+void destroyRunner() {
+  Runner* r = runner;
+  if (r == nullptr) return;
+  for (char* stack : r->stacks) munmap(stack, pageSize() + kStackBytes);
+  std::free(r->dynShared);
+  delete r;
+  runner = nullptr;
+}
+
+}  // namespace
+
+void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t, Body body) {
+  if (!checkConfiguration(kernel, grid, block, smem)) return;
+  Runner& r = thisRunner();
+  if (r.inKernel) throwError("CUDA emulator: kernel ", name, " launched from inside kernel ", r.kernel, " (not supported)");
+  runBlocks(r, name, kernel, grid, block, smem, body, 0, 1);
+}
+
+int maxActiveBlocksPerMultiprocessor(int blockSize, size_t smem) {
+  // At most 2: each block of a cooperative launch is an OS thread here.
+  if (blockSize <= 0 || blockSize > 1024) return 0;
+  const int byThreads = 2048 / blockSize;
+  const int bySmem = smem > 0 ? static_cast<int>((228 * 1024) / (smem + 1024)) : 2;
+  return std::max(0, std::min({2, byThreads, bySmem}));
+}
+
+cudaError_t launchCooperative(const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t,
+                              Body body) {
+  if (!checkConfiguration(kernel, grid, block, smem)) return lastError;
+  const uint64_t blocks = uint64_t(grid.x) * grid.y * grid.z;
+  const int perSM = maxActiveBlocksPerMultiprocessor(static_cast<int>(block.x * block.y * block.z), smem);
+  if (blocks > static_cast<uint64_t>(perSM) * kMultiprocessors) return setError(cudaErrorCooperativeLaunchTooLarge);
+  if (runner != nullptr && runner->inKernel) {
+    throwError("CUDA emulator: kernel ", name, " launched from inside kernel ", runner->kernel, " (not supported)");
+  }
+  GridState state;
+  state.blocks = static_cast<int>(blocks);
+  std::vector<std::thread> threads;
+  threads.reserve(blocks);
+  for (uint64_t i = 0; i < blocks; ++i) {
+    threads.emplace_back([&, i] {
+      Runner& r = thisRunner();
+      r.grid = &state;
+      try {
+        runBlocks(r, name, kernel, grid, block, smem, body, i, blocks);
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(state.mutex);
+        if (!state.failed) {
+          state.failed = true;
+          state.error = e.what();
+        }
+        state.cv.notify_all();
+      }
+      {
+        std::lock_guard<std::mutex> lock(state.mutex);
+        ++state.finished;
+        if (state.arrived > 0 && !state.failed) {
+          state.failed = true;
+          state.error = concat("CUDA emulator: block ", xyz(r.block), " of kernel ", name,
+                               " exited while other blocks wait at this_grid().sync() at ", where(state.file, state.line),
+                               " (a deadlock on a GPU)");
+          state.cv.notify_all();
+        }
+      }
+      destroyRunner();
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  if (state.failed) throwError(state.error);
+  return cudaSuccess;
 }
 
 }  // namespace cr::emu

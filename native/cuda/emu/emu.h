@@ -187,10 +187,20 @@ extern thread_local ThreadContext* current;
 // Per-block dynamic shared memory of the running block (poisoned with 0xff bytes: NaN floats).
 void* dynamicShared();
 
+// A static __shared__ variable of the running kernel (the rewrite script declares one after
+// each): filled with 0xff bytes now (its first use on this OS thread) and at every later block
+// start of the same kernel on this thread.
+void registerShared(void* address, size_t bytes);
+struct SharedPoison {
+  SharedPoison(void* address, size_t bytes) { registerShared(address, bytes); }
+};
+
 // Collectives (emu.cc). A warp op's value travels as 8 raw bytes.
 enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All, Wmma };
 uint64_t warpCollective(WarpOp op, unsigned mask, uint64_t value, int arg, int width, const char* file, int line);
 void syncThreads(const char* file, int line);
+// __syncthreads_count/_and/_or: a barrier that also reduces one int per thread (kind 0 count, 1 and, 2 or).
+int syncThreadsReduce(int value, int kind, const char* file, int line);
 unsigned activeMask();
 // A WMMA mma_sync: the warp meets, then `compute(leaderData, laneData)` runs for the leader
 // (the lowest lane) and then for every other lane, on the last lane to arrive, so the product
@@ -206,6 +216,24 @@ void launchKernel(const char* name, const void* kernel, dim3 grid, dim3 block, s
                   Body body);
 void setFuncMaxDynamicShared(const void* kernel, int bytes);
 
+// Cooperative launches: every block on its own OS thread, all at once (grid-wide barriers).
+cudaError_t launchCooperative(const char* name, const void* kernel, dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+                              Body body);
+int maxActiveBlocksPerMultiprocessor(int blockSize, size_t smem);
+void gridSync(const char* file, int line);
+
+// A kernel with its arguments converted to its parameter types once, at the launch, as CUDA
+// copies them into the parameter buffer; each thread then calls it with its own copies.
+template <typename... P>
+struct BoundKernel {
+  void (*kernel)(P...);
+  std::tuple<std::decay_t<P>...> params;
+  static void run(void* self) {
+    auto* b = static_cast<BoundKernel*>(self);
+    std::apply([b](auto&... p) { b->kernel(p...); }, b->params);
+  }
+};
+
 template <typename... P>
 class Launcher {
  public:
@@ -213,18 +241,8 @@ class Launcher {
       : kernel_(kernel), name_(name), grid_(grid), block_(block), smem_(smem), stream_(stream) {}
   template <typename... A>
   void operator()(A&&... args) {
-    // Arguments are converted to the kernel's parameter types once, at the launch, as CUDA
-    // copies them into the parameter buffer; each thread then gets its own copy.
-    struct Bound {
-      void (*kernel)(P...);
-      std::tuple<std::decay_t<P>...> params;
-      static void run(void* self) {
-        auto* b = static_cast<Bound*>(self);
-        std::apply([b](auto&... p) { b->kernel(p...); }, b->params);
-      }
-    };
-    Bound bound{kernel_, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
-    launchKernel(name_, reinterpret_cast<const void*>(kernel_), grid_, block_, smem_, stream_, Body{&Bound::run, &bound});
+    BoundKernel<P...> bound{kernel_, std::tuple<std::decay_t<P>...>(std::forward<A>(args)...)};
+    launchKernel(name_, reinterpret_cast<const void*>(kernel_), grid_, block_, smem_, stream_, Body{&BoundKernel<P...>::run, &bound});
   }
 
  private:
@@ -238,6 +256,19 @@ class Launcher {
 template <typename... P, typename G, typename B, typename... Rest>
 Launcher<P...> launch(void (*kernel)(P...), const char* name, G grid, B block, Rest... rest) {
   return Launcher<P...>(kernel, name, dim3(grid), dim3(block), rest...);
+}
+
+template <typename... P, size_t... I>
+cudaError_t cooperative(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t smem,
+                        cudaStream_t stream, std::index_sequence<I...>) {
+  BoundKernel<P...> bound{kernel, std::tuple<std::decay_t<P>...>(*static_cast<std::decay_t<P>*>(args[I])...)};
+  return launchCooperative(name, reinterpret_cast<const void*>(kernel), grid, block, smem, stream,
+                           Body{&BoundKernel<P...>::run, &bound});
+}
+template <typename... P>
+cudaError_t cooperative(const char* name, void (*kernel)(P...), dim3 grid, dim3 block, void** args, size_t smem = 0,
+                        cudaStream_t stream = nullptr) {
+  return cooperative(name, kernel, grid, block, args, smem, stream, std::index_sequence_for<P...>{});
 }
 
 template <typename T>
@@ -273,6 +304,14 @@ cudaError_t cudaFuncSetAttribute(F* func, cudaFuncAttribute attr, int value) {
   return cudaSuccess;
 }
 
+// The kernel must be named as itself (not cast to void*): its signature unpacks `args`.
+#define cudaLaunchCooperativeKernel(kernel, ...) ::cr::emu::cooperative(#kernel, kernel, __VA_ARGS__)
+template <typename F>
+cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, F*, int blockSize, size_t smem) {
+  *blocks = ::cr::emu::maxActiveBlocksPerMultiprocessor(blockSize, smem);
+  return cudaSuccess;
+}
+
 // ---- collectives -------------------------------------------------------------------------------------------
 #define __syncthreads() ::cr::emu::syncThreads(__FILE__, __LINE__)
 #define __syncwarp(...) ::cr::emu::SyncWarpSite{__FILE__, __LINE__}(__VA_ARGS__)
@@ -287,6 +326,9 @@ cudaError_t cudaFuncSetAttribute(F* func, cudaFuncAttribute attr, int value) {
 #define __all_sync(mask, pred) \
   static_cast<int>(::cr::emu::warpCollective(::cr::emu::WarpOp::All, (mask), (pred) ? 1 : 0, 0, 32, __FILE__, __LINE__))
 #define __activemask() ::cr::emu::activeMask()
+#define __syncthreads_count(pred) ::cr::emu::syncThreadsReduce((pred) ? 1 : 0, 0, __FILE__, __LINE__)
+#define __syncthreads_and(pred) ::cr::emu::syncThreadsReduce((pred) ? 1 : 0, 1, __FILE__, __LINE__)
+#define __syncthreads_or(pred) ::cr::emu::syncThreadsReduce((pred) ? 1 : 0, 2, __FILE__, __LINE__)
 
 namespace cr::emu {
 // __syncwarp() and __syncwarp(mask) through one macro, without a GNU comma extension.
@@ -303,6 +345,31 @@ inline T shfl(WarpOp op, const char* file, int line, unsigned mask, T value, int
 
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+// No timing model: a cycle counter that only moves forward, and sleeps that return at once.
+inline long long clock64() { return static_cast<long long>(__builtin_ia32_rdtsc()); }
+inline void __nanosleep(unsigned) {}
+
+// __constant__ / __device__ variables are ordinary (static) host variables here.
+template <typename T>
+cudaError_t cudaMemcpyToSymbol(T& symbol, const void* src, size_t bytes, size_t offset = 0,
+                               cudaMemcpyKind = cudaMemcpyHostToDevice) {
+  if (offset + bytes > sizeof(T)) return cudaErrorInvalidValue;
+  std::memcpy(reinterpret_cast<char*>(&symbol) + offset, src, bytes);
+  return cudaSuccess;
+}
+template <typename T>
+cudaError_t cudaMemcpyToSymbolAsync(T& symbol, const void* src, size_t bytes, size_t offset = 0,
+                                    cudaMemcpyKind kind = cudaMemcpyHostToDevice, cudaStream_t = nullptr) {
+  return cudaMemcpyToSymbol(symbol, src, bytes, offset, kind);
+}
+template <typename T>
+cudaError_t cudaMemcpyFromSymbol(void* dst, const T& symbol, size_t bytes, size_t offset = 0,
+                                 cudaMemcpyKind = cudaMemcpyDeviceToHost) {
+  if (offset + bytes > sizeof(T)) return cudaErrorInvalidValue;
+  std::memcpy(dst, reinterpret_cast<const char*>(&symbol) + offset, bytes);
+  return cudaSuccess;
+}
 
 // ---- memory access helpers ------------------------------------------------------------------------------------
 template <typename T>

@@ -1,5 +1,6 @@
 // Tiny kernels that break the CUDA rules on purpose, so test/cuda-emu.test.ts can check that
 // the emulator reports each violation as an Error (built only by `npm run build:emu`).
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <string>
@@ -69,6 +70,45 @@ __global__ void collectivesKernel(int* out) {
     out[3 + lane] = up;
     out[35 + lane] = idx;
   }
+  const int count = __syncthreads_count(threadIdx.x % 3 == 0);
+  const int all = __syncthreads_and(threadIdx.x < 1000);
+  const int any = __syncthreads_or(threadIdx.x == 77);
+  if (threadIdx.x == 5) {
+    out[67] = count;
+    out[68] = all;
+    out[69] = any;
+  }
+}
+
+// A cooperative kernel: `steps` rounds in which every thread reads another block's value from
+// the previous round (ping-pong buffers), separated by grid syncs. out[i] ends as steps·(1 + …).
+__global__ void gridRoundsKernel(int* buffers, int steps) {
+  namespace cg = cooperative_groups;
+  cg::grid_group grid = cg::this_grid();
+  const unsigned long long n = grid.size(), i = grid.thread_rank();
+  for (int t = 0; t < steps; ++t) {
+    const int* from = buffers + (t % 2) * n;
+    int* to = buffers + ((t + 1) % 2) * n;
+    to[i] = from[(i + blockDim.x) % n] + 1;
+    grid.sync();
+  }
+}
+
+__global__ void gridExitKernel(int* buffers, int) {
+  if (blockIdx.x == 1) return;
+  cooperative_groups::this_grid().sync();
+  buffers[threadIdx.x] = 1;
+}
+
+// Reads shared memory it never wrote (static and dynamic): the emulator's 0xff poison, not zeros.
+__global__ void unwrittenSharedKernel(unsigned* out) {
+  __shared__ unsigned fixed[64];
+  extern __shared__ unsigned dynamic[];
+  out[threadIdx.x] = fixed[threadIdx.x];
+  out[64 + threadIdx.x] = dynamic[threadIdx.x];
+  __syncthreads();
+  fixed[threadIdx.x] = 0;  // the next block (and launch) must see the poison again
+  dynamic[threadIdx.x] = 0;
 }
 
 void* deviceBuffer(size_t bytes) { return cuda::deviceAlloc(bytes); }
@@ -110,11 +150,44 @@ std::string selfTest(const std::string& name) {
     divergentBarrierKernel<<<1, 32, 64 * 1024, stream>>>(out);
   } else if (name == "collectives") {
     collectivesKernel<<<1, 256, 0, stream>>>(reinterpret_cast<int*>(out));
-    int host[67];
+    int host[70];
     CR_CUDA_CHECK(cudaMemcpyAsync(host, out, sizeof(host), cudaMemcpyDeviceToHost, stream));
     CR_CUDA_CHECK(cudaStreamSynchronize(stream));
     result.clear();
-    for (int i = 0; i < 67; ++i) result += (i ? "," : "") + std::to_string(host[i]);
+    for (int i = 0; i < 70; ++i) result += (i ? "," : "") + std::to_string(host[i]);
+  } else if (name == "unwrittenShared") {
+    unsigned* u = reinterpret_cast<unsigned*>(out);
+    unsigned host[128];
+    int poisoned = 0;
+    for (int launch = 0; launch < 2; ++launch) {
+      unwrittenSharedKernel<<<3, 64, 64 * sizeof(unsigned), stream>>>(u);
+      CR_CUDA_CHECK(cudaMemcpyAsync(host, u, sizeof(host), cudaMemcpyDeviceToHost, stream));
+      CR_CUDA_CHECK(cudaStreamSynchronize(stream));
+      for (unsigned v : host) poisoned += v == 0xffffffffu;
+    }
+    result = std::to_string(poisoned);
+  } else if (name == "gridRounds" || name == "gridExit" || name == "gridTooLarge" || name == "gridSyncNotCooperative") {
+    int perSM = 0;
+    CR_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, gridRoundsKernel, 64, 0));
+    int* buffers = reinterpret_cast<int*>(out);  // 2 × 4 blocks × 64 threads ≤ 1024 ints
+    CR_CUDA_CHECK(cudaMemsetAsync(buffers, 0, 2 * 4 * 64 * sizeof(int), stream));
+    int steps = 9;
+    void* args[] = {&buffers, &steps};
+    if (name == "gridRounds") {
+      CR_CUDA_CHECK(cudaLaunchCooperativeKernel(gridRoundsKernel, dim3(4), dim3(64), args, 0, stream));
+      int host[4 * 64];
+      CR_CUDA_CHECK(cudaMemcpyAsync(host, buffers + 4 * 64, sizeof(host), cudaMemcpyDeviceToHost, stream));
+      CR_CUDA_CHECK(cudaStreamSynchronize(stream));
+      bool same = true;
+      for (int v : host) same = same && v == steps;
+      result = same ? "occupancy " + std::to_string(perSM) + ", all " + std::to_string(steps) : "wrong";
+    } else if (name == "gridExit") {
+      CR_CUDA_CHECK(cudaLaunchCooperativeKernel(gridExitKernel, dim3(4), dim3(32), args, 0, stream));
+    } else if (name == "gridTooLarge") {
+      CR_CUDA_CHECK(cudaLaunchCooperativeKernel(gridRoundsKernel, dim3(perSM * 132 + 1), dim3(64), args, 0, stream));
+    } else {
+      gridRoundsKernel<<<4, 64, 0, stream>>>(buffers, steps);
+    }
   } else {
     throwRange("cudaEmuSelfTest: no self-test named '", name, "'");
   }
