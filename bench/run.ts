@@ -18,6 +18,7 @@ import { runCudaLinearAttentionBench } from './cuda-linear-attention.js';
 import { runCudaFftBench } from './cuda-fft.js';
 import { runCudaScansBench } from './cuda-scans.js';
 import { runCudaRnnBench } from './cuda-rnn.js';
+import { runCudaSmallOpsBench } from './cuda-small-ops.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -52,6 +53,7 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'cuda-fft': runCudaFftBench,
   'cuda-scans': runCudaScansBench,
   'cuda-rnn': runCudaRnnBench,
+  'cuda-small-ops': runCudaSmallOpsBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),
   'fft-conv': single('fft-conv', benchFftConv),
