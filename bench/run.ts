@@ -17,6 +17,8 @@ import { runCudaSequenceBench } from './cuda-sequence.js';
 import { runCudaLinearAttentionBench } from './cuda-linear-attention.js';
 import { runCudaFftBench } from './cuda-fft.js';
 import { runCudaScansBench } from './cuda-scans.js';
+import { runCudaRnnBench } from './cuda-rnn.js';
+import { runCudaSmallOpsBench } from './cuda-small-ops.js';
 import { writeResults } from './harness.js';
 
 type Bench = (args: string[]) => Promise<Record<string, unknown>>;
@@ -50,6 +52,8 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   'cuda-linear-attention': runCudaLinearAttentionBench,
   'cuda-fft': runCudaFftBench,
   'cuda-scans': runCudaScansBench,
+  'cuda-rnn': runCudaRnnBench,
+  'cuda-small-ops': runCudaSmallOpsBench,
   ssm: combined('ssm', ssmParts),
   'selective-scan': single('selective-scan', benchSelectiveScan),
   'fft-conv': single('fft-conv', benchFftConv),

@@ -101,19 +101,21 @@ test('mixing devices in one op is a TypeError naming both tensors', async (t) =>
 });
 
 test('an op without a CUDA implementation says so', (t) => {
-  t.throws(() => ops.softmaxSync({ x: fakeDeviceTensor([2, 4]) }), {
+  t.throws(() => ops.complexRnnSync({ x: fakeDeviceTensor([2, 4]) } as unknown as Parameters<typeof ops.complexRnnSync>[0]), {
     instanceOf: TypeError,
-    message: /^softmax: has no CUDA implementation yet; move its tensors to the cpu with toHost\(\)/,
+    message: /^complexRnn: has no CUDA implementation yet; move its tensors to the cpu with toHost\(\)/,
   });
 });
 
-test('the CUDA op table lists the GEMM and sequence ops exactly when the build has CUDA', (t) => {
+test('the CUDA op table lists the GEMM, sequence and small ops exactly when the build has CUDA', (t) => {
   const names = cudaOpNames();
   if (!cuda.built) {
     t.is(names.size, 0);
     return;
   }
   for (const op of ['matmul', 'linear', 'bmm', 'attention', 'selectiveScan', 'causalConv1d']) t.true(names.has(op), op);
+  const small = ['elementwise', 'rmsNorm', 'layerNorm', 'softmax', 'rope', 'embedding', 'expand', 'permute', 'concat', 'slice', 'moe'];
+  for (const op of small) t.true(names.has(op), op);
 });
 
 test('native code never trusts a device buffer it did not make', (t) => {

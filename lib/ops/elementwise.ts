@@ -36,6 +36,8 @@ interface Compiled {
   constants: Tensor;
   /** input names in the order the program numbers them */
   names: string[];
+  /** program and constants on the cuda device, uploaded on the first device call */
+  onDevice?: { program: Tensor; constants: Tensor };
 }
 
 type Token = { kind: 'num'; value: number } | { kind: 'id'; name: string } | { kind: 'sym'; text: string };
@@ -221,7 +223,14 @@ export const elementwise = defineOp<ElementwiseArgs, { y: Tensor }>({
       }
     });
     const y = output('y', outShape);
-    const tensors: Record<string, Tensor> = { program: program.program, constants: program.constants, y };
+    // A device call takes every tensor from the device; the program is tiny and cached with its
+    // compiled form, so it is uploaded once (the CUDA op re-checks a host copy of it).
+    let code = { program: program.program, constants: program.constants };
+    if (y.device === 'cuda') {
+      program.onDevice ??= { program: program.program.toDeviceSync('cuda'), constants: program.constants.toDeviceSync('cuda') };
+      code = program.onDevice;
+    }
+    const tensors: Record<string, Tensor> = { program: code.program, constants: code.constants, y };
     inputs.forEach((t, k) => (tensors[`in${k}`] = t));
     return { tensors, result: { y } };
   },

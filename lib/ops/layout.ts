@@ -52,6 +52,20 @@ export interface PermuteArgs {
   out?: { y?: Tensor };
 }
 
+// A device call takes every tensor from the device: perm tensors are uploaded once per distinct
+// permutation (a model uses a handful) and kept.
+const devicePerms = new Map<string, Tensor>();
+function devicePerm(dims: number[]): Tensor {
+  const key = dims.join(',');
+  let perm = devicePerms.get(key);
+  if (!perm) {
+    perm = new Tensor(Int32Array.from(dims), [dims.length]).toDeviceSync('cuda');
+    if (devicePerms.size > 256) devicePerms.clear();
+    devicePerms.set(key, perm);
+  }
+  return perm;
+}
+
 export const permute = defineOp<PermuteArgs, { y: Tensor }>({
   name: 'permute',
   prepare(args, output) {
@@ -64,7 +78,7 @@ export const permute = defineOp<PermuteArgs, { y: Tensor }>({
       throw new RangeError(`${op}: dims must be a permutation of 0..${x.rank - 1}, got ${shapeString(args.dims)}`);
     }
     const y = output('y', dims.map((d) => x.shape[d]!), x.dtype);
-    const perm = new Tensor(Int32Array.from(dims), [dims.length]);
+    const perm = x.device === 'cuda' ? devicePerm(dims) : new Tensor(Int32Array.from(dims), [dims.length]);
     return { tensors: { x, perm, y }, result: { y } };
   },
 });

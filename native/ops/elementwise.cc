@@ -5,11 +5,12 @@
 #include <string>
 
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runElementwise(const OpCall& call) {
+cpu::ElementwiseArgs elementwiseArgs(const OpCall& call, const int32_t* hostProgram) {
   const TensorView& y = call.tensor("y");
   const TensorView& program = call.tensor("program");
   const TensorView& constants = call.tensor("constants");
@@ -34,11 +35,12 @@ void runElementwise(const OpCall& call) {
   }
   if (program.size() % 2 != 0 || program.size() == 0) throwRange(call.op(), ": program must hold (opcode, argument) pairs");
   g.program = program.as<int32_t>();
+  if (program.size() / 2 > (1 << 20)) throwRange(call.op(), ": program is too long (", program.size() / 2, " instructions)");
   g.numInstructions = static_cast<int>(program.size() / 2);
   g.constants = constants.as<float>();
   int depth = 0;
   for (int pc = 0; pc < g.numInstructions; ++pc) {
-    const int32_t op = g.program[2 * pc], arg = g.program[2 * pc + 1];
+    const int32_t op = hostProgram[2 * pc], arg = hostProgram[2 * pc + 1];
     const auto code = static_cast<cpu::EwOp>(op);
     if (code == cpu::EwOp::Input) {
       if (arg < 0 || arg >= g.numInputs) throwRange(call.op(), ": program reads input ", arg, " of ", g.numInputs);
@@ -58,7 +60,11 @@ void runElementwise(const OpCall& call) {
     if (depth > cpu::kMaxEwStack) throwRange(call.op(), ": program needs more than ", cpu::kMaxEwStack, " stack slots");
   }
   if (depth != 1) throwRange(call.op(), ": program leaves ", depth, " values on the stack, not 1");
-  cpu::kernels().elementwise(g);
+  return g;
+}
+
+void runElementwise(const OpCall& call) {
+  cpu::kernels().elementwise(elementwiseArgs(call, call.tensor("program").as<int32_t>()));
 }
 
 }  // namespace cr

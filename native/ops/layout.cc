@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
@@ -26,7 +27,7 @@ void expectSameDType(const OpCall& call, const char* name, const TensorView& t, 
 
 }  // namespace
 
-void runExpand(const OpCall& call) {
+cpu::CopyArgs expandArgs(const OpCall& call) {
   const TensorView& x = call.tensor("x");
   const TensorView& y = call.tensor("y");
   expectSameDType(call, "x", x, y);
@@ -50,10 +51,12 @@ void runExpand(const OpCall& call) {
   g.src = x.data;
   g.dst = y.data;
   g.elementBytes = elementBytes(y);
-  cpu::kernels().copy(g);
+  return g;
 }
 
-void runPermute(const OpCall& call) {
+void runExpand(const OpCall& call) { cpu::kernels().copy(expandArgs(call)); }
+
+cpu::CopyArgs permuteArgs(const OpCall& call, const int32_t* hostPerm) {
   const TensorView& x = call.tensor("x");
   const TensorView& y = call.tensor("y");
   const TensorView& perm = call.tensor("perm");
@@ -67,7 +70,7 @@ void runPermute(const OpCall& call) {
   g.rank = y.rank;
   bool seen[kMaxRank] = {};
   for (int d = 0; d < x.rank; ++d) {
-    const int32_t from = perm.as<int32_t>()[d];
+    const int32_t from = hostPerm[d];
     if (from < 0 || from >= x.rank || seen[from]) throwRange(call.op(), ": perm is not a permutation of 0..", x.rank - 1);
     seen[from] = true;
     if (y.shape[d] != x.shape[from]) throwRange(call.op(), ": y's shape does not match the permuted x");
@@ -78,10 +81,13 @@ void runPermute(const OpCall& call) {
   g.src = x.data;
   g.dst = y.data;
   g.elementBytes = elementBytes(y);
-  cpu::kernels().copy(g);
+  return g;
 }
 
-void runConcat(const OpCall& call) {
+void runPermute(const OpCall& call) { cpu::kernels().copy(permuteArgs(call, call.tensor("perm").as<int32_t>())); }
+
+std::vector<cpu::CopyArgs> concatArgs(const OpCall& call) {
+  std::vector<cpu::CopyArgs> copies;
   const TensorView& y = call.tensor("y");
   const int axis = static_cast<int>(call.number("axis", 0));
   if (axis < 0 || axis >= y.rank) throwRange(call.op(), ": axis out of range");
@@ -108,13 +114,18 @@ void runConcat(const OpCall& call) {
     g.src = t->data;
     g.dst = static_cast<char*>(y.data) + offset * yStrides[axis] * elementBytes(y);
     g.elementBytes = elementBytes(y);
-    if (t->size() > 0) cpu::kernels().copy(g);
+    if (t->size() > 0) copies.push_back(g);
     offset += t->shape[axis];
   }
   if (offset != y.shape[axis]) throwRange(call.op(), ": inputs do not fill y along axis ", axis);
+  return copies;
 }
 
-void runSlice(const OpCall& call) {
+void runConcat(const OpCall& call) {
+  for (const cpu::CopyArgs& g : concatArgs(call)) cpu::kernels().copy(g);
+}
+
+cpu::CopyArgs sliceArgs(const OpCall& call, bool* empty) {
   const TensorView& x = call.tensor("x");
   const TensorView& y = call.tensor("y");
   expectSameDType(call, "x", x, y);
@@ -137,7 +148,14 @@ void runSlice(const OpCall& call) {
   g.srcStrides[axis] *= step;
   g.dst = y.data;
   g.elementBytes = elementBytes(y);
-  if (y.size() > 0) cpu::kernels().copy(g);
+  *empty = y.size() == 0;
+  return g;
+}
+
+void runSlice(const OpCall& call) {
+  bool empty = false;
+  const cpu::CopyArgs g = sliceArgs(call, &empty);
+  if (!empty) cpu::kernels().copy(g);
 }
 
 }  // namespace cr

@@ -1,10 +1,11 @@
 // moe: sparse mixture-of-experts feed-forward (Mixtral / Jamba).
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runMoe(const OpCall& call) {
+cpu::MoeArgs moeArgs(const OpCall& call) {
   const TensorView& x = call.tensor("x");
   const TensorView& router = call.tensor("router");
   const TensorView& gate = call.tensor("gate");
@@ -47,7 +48,9 @@ void runMoe(const OpCall& call) {
     if (chosen->size() != g.tokens * K) throwRange(call.op(), ": chosen must have shape [..., topK]");
     g.chosen = chosen->as<int32_t>();
   }
-  cpu::kernels().moe(g);
+  return g;
 }
+
+void runMoe(const OpCall& call) { cpu::kernels().moe(moeArgs(call)); }
 
 }  // namespace cr

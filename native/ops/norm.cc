@@ -1,13 +1,12 @@
 // rmsNorm / layerNorm over the last dimension (in groups of `groupSize`
 // channels), with optional residual add and silu gate.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-namespace {
-
-void runNorm(const OpCall& call, bool rms) {
+cpu::NormArgs normArgs(const OpCall& call, bool rms) {
   const TensorView& x = call.tensor("x");
   const TensorView& y = call.tensor("y");
   expectDType(call, "x", x, {DType::F32});
@@ -48,12 +47,10 @@ void runNorm(const OpCall& call, bool rms) {
     if (g.residual == nullptr) throwRange(call.op(), ": residualOut needs residual");
     g.residualOut = const_cast<float*>(sameAsX("residualOut"));
   }
-  cpu::kernels().norm(g);
+  return g;
 }
 
-}  // namespace
-
-void runRmsNorm(const OpCall& call) { runNorm(call, true); }
-void runLayerNorm(const OpCall& call) { runNorm(call, false); }
+void runRmsNorm(const OpCall& call) { cpu::kernels().norm(normArgs(call, true)); }
+void runLayerNorm(const OpCall& call) { cpu::kernels().norm(normArgs(call, false)); }
 
 }  // namespace cr

@@ -3,13 +3,26 @@
 // optional biases [G·H] and initial states [b, H]; outputs y [b, L, H],
 // h [b, H] and (LSTM) c [b, H]. Kernel: native/cpu/rnn.cc.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
 namespace {
 
-void runRecurrent(const OpCall& call, cpu::RnnCell cell) {
+cpu::RnnCell cellOf(const OpCall& call) {
+  if (call.op() == "lstm") return cpu::RnnCell::Lstm;
+  if (call.op() == "gru") return cpu::RnnCell::Gru;
+  const std::string nonlinearity = call.text("nonlinearity", "tanh");
+  if (nonlinearity == "tanh") return cpu::RnnCell::RnnTanh;
+  if (nonlinearity == "relu") return cpu::RnnCell::RnnRelu;
+  throwRange(call.op(), ": nonlinearity must be 'tanh' or 'relu', got '", nonlinearity, "'");
+}
+
+}  // namespace
+
+cpu::RnnArgs rnnArgs(const OpCall& call) {
+  const cpu::RnnCell cell = cellOf(call);
   const int64_t G = cell == cpu::RnnCell::Lstm ? 4 : cell == cpu::RnnCell::Gru ? 3 : 1;
   const TensorView& x = call.tensor("x");
   const TensorView& weightIH = call.tensor("weightIH");
@@ -63,19 +76,11 @@ void runRecurrent(const OpCall& call, cpu::RnnCell cell) {
   } else if (call.find("c0") != nullptr) {
     throwType(call.op(), ": c0 is an LSTM state; ", call.op(), " takes h0 only");
   }
-  cpu::kernels().rnn(a);
+  return a;
 }
 
-}  // namespace
-
-void runLstm(const OpCall& call) { runRecurrent(call, cpu::RnnCell::Lstm); }
-void runGru(const OpCall& call) { runRecurrent(call, cpu::RnnCell::Gru); }
-
-void runRnn(const OpCall& call) {
-  const std::string nonlinearity = call.text("nonlinearity", "tanh");
-  if (nonlinearity == "tanh") return runRecurrent(call, cpu::RnnCell::RnnTanh);
-  if (nonlinearity == "relu") return runRecurrent(call, cpu::RnnCell::RnnRelu);
-  throwRange(call.op(), ": nonlinearity must be 'tanh' or 'relu', got '", nonlinearity, "'");
-}
+void runLstm(const OpCall& call) { cpu::kernels().rnn(rnnArgs(call)); }
+void runGru(const OpCall& call) { cpu::kernels().rnn(rnnArgs(call)); }
+void runRnn(const OpCall& call) { cpu::kernels().rnn(rnnArgs(call)); }
 
 }  // namespace cr

@@ -2,11 +2,12 @@
 #include <cmath>
 
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runRope(const OpCall& call) {
+cpu::RopeArgs ropeArgs(const OpCall& call) {
   const TensorView& x = call.tensor("x");
   const TensorView& y = call.tensor("y");
   expectDType(call, "x", x, {DType::F32});
@@ -39,7 +40,9 @@ void runRope(const OpCall& call) {
   }
   g.x = x.as<float>();
   g.y = y.as<float>();
-  cpu::kernels().rope(g);
+  return g;
 }
+
+void runRope(const OpCall& call) { cpu::kernels().rope(ropeArgs(call)); }
 
 }  // namespace cr

@@ -1,10 +1,11 @@
 // softmax / log-softmax over the last dimension.
 #include "../cpu/kernels.h"
+#include "op_args.h"
 #include "ops.h"
 
 namespace cr {
 
-void runSoftmax(const OpCall& call) {
+cpu::SoftmaxArgs softmaxArgs(const OpCall& call) {
   const TensorView& x = call.tensor("x");
   const TensorView& y = call.tensor("y");
   expectDType(call, "x", x, {DType::F32});
@@ -18,7 +19,9 @@ void runSoftmax(const OpCall& call) {
   g.log = call.flag("log", false);
   g.x = x.as<float>();
   g.y = y.as<float>();
-  cpu::kernels().softmax(g);
+  return g;
 }
+
+void runSoftmax(const OpCall& call) { cpu::kernels().softmax(softmaxArgs(call)); }
 
 }  // namespace cr

@@ -129,6 +129,10 @@ struct GridState {
 // One per OS thread that launches kernels (and per block of a cooperative launch).
 struct Runner {
   std::vector<char*> stacks;
+  // Guard pages split a thread's stacks into two mappings each; a cooperative launch runs every block on its own
+  // OS thread at once, and 128 blocks × 256 guarded stacks pass the kernel's vm.max_map_count. Those threads
+  // take their stacks unguarded, from one mapping.
+  bool guardStacks = true;
   std::vector<Fiber> fibers;
   void* schedulerSp = nullptr;
   int cur = -1;  // the running fiber, -1 in the scheduler
@@ -360,6 +364,12 @@ void prepareFiber(Runner& r, int index) {
 }
 
 void ensureStacks(Runner& r, int count) {
+  if (!r.guardStacks && static_cast<int>(r.stacks.size()) < count) {
+    const size_t missing = static_cast<size_t>(count) - r.stacks.size(), each = pageSize() + kStackBytes;
+    void* mem = mmap(nullptr, missing * each, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) throwError("CUDA emulator: cannot map fiber stacks");
+    for (size_t i = 0; i < missing; ++i) r.stacks.push_back(static_cast<char*>(mem) + i * each);  // unmapped one by one
+  }
   while (static_cast<int>(r.stacks.size()) < count) {
     // A PROT_NONE page below each stack: an overflow faults instead of corrupting a neighbour.
     void* mem = mmap(nullptr, pageSize() + kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -766,6 +776,7 @@ cudaError_t launchCooperative(const char* name, const void* kernel, dim3 grid, d
     threads.emplace_back([&, i] {
       Runner& r = thisRunner();
       r.grid = &state;
+      r.guardStacks = false;
       try {
         runBlocks(r, name, kernel, grid, block, smem, body, i, blocks);
       } catch (const std::exception& e) {
