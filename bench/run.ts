@@ -64,6 +64,8 @@ const suites: Record<string, (args: string[]) => Promise<void>> = {
   attention: single('attention', benchAttention),
   zoo: single('zoo', benchZoo),
   models: single('models', benchModels),
+  // The device cases alone (bf16 models on the GPU), in their own results file.
+  'cuda-models': single('cuda-models', (args) => benchModels([...args, '--no-cpu'])),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -17,7 +17,9 @@ export function stateAtContext(model: LanguageModel, context: number, batch = 1)
     // The capacity a cache of `context` tokens has (the mixer's power-of-two growth); the first step
     // past it grows the cache once, which the benchmarks' warm-up step absorbs.
     const capacity = Math.max(16, 2 ** Math.ceil(Math.log2(context)));
-    return { k: Tensor.zeros([b, capacity, h, d]), v: Tensor.zeros([b, capacity, h, d]), lengths: new Tensor(Int32Array.from({ length: b }, () => context), [b]) };
+    // On the model's device, like the state createState made (the lengths are host bookkeeping either way).
+    const zeros = () => Tensor.zeros([b, capacity, h, d], 'float32', { device: (s.k as Tensor).device });
+    return { k: zeros(), v: zeros(), lengths: new Tensor(Int32Array.from({ length: b }, () => context), [b]) };
   });
   state.positions.fill(context);
   for (const s of state.layers) if (typeof s.offset === 'number') s.offset = context;

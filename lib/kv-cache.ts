@@ -25,10 +25,17 @@
 // attention is `ops.attention`, so `attendOn(run, ...)` can be recorded into an
 // OpBatch with the rest of a layer. The cache's bookkeeping (lengths, storage)
 // advances when the call is made (recorded), not when the batch runs.
+//
+// `device: 'cuda'` keeps the storage in device memory: the copies are device
+// slice ops and attention runs on the device (k, v and q must then be device
+// tensors too); the lengths are host bookkeeping, uploaded per call as the
+// attention op's kvLengths.
 
 import { immediate, OpBatch, type OpRunner } from './ops/index.js';
-import { newOutput } from './ops/registry.js';
-import { Tensor } from './tensor.js';
+import { newDeviceOutput, newOutput } from './ops/registry.js';
+import { Tensor, type Device } from './tensor.js';
+import { bytesPerElement } from './dtype.js';
+import { requireCuda } from './cuda.js';
 import { describe, shapeString } from './validate.js';
 
 export interface KVCacheOptions {
@@ -40,6 +47,8 @@ export interface KVCacheOptions {
   window?: number;
   /** initial capacity of a full cache in tokens (it grows by doubling); default 256 */
   capacity?: number;
+  /** where the keys and values are stored: 'cpu' (default) or 'cuda' */
+  device?: Device;
 }
 
 export interface KVCacheAttendArgs {
@@ -73,6 +82,8 @@ export class KVCache {
   readonly headDim: number;
   /** the sliding window (a ring of this many slots), or undefined for a full cache */
   readonly window: number | undefined;
+  /** where the storage lives */
+  readonly device: Device;
   private keys: Tensor;
   private values: Tensor;
   /** tokens appended so far per row: the position of each row's next token */
@@ -83,8 +94,8 @@ export class KVCache {
       throw new TypeError(`${NAME}: expected an options object { batch, kvHeads, headDim, window?, capacity? }, got ${describe(options)}`);
     }
     for (const key of Object.keys(options)) {
-      if (!['batch', 'kvHeads', 'headDim', 'window', 'capacity'].includes(key)) {
-        throw new TypeError(`${NAME}: unknown option '${key}' (expected some of: batch, kvHeads, headDim, window, capacity)`);
+      if (!['batch', 'kvHeads', 'headDim', 'window', 'capacity', 'device'].includes(key)) {
+        throw new TypeError(`${NAME}: unknown option '${key}' (expected some of: batch, kvHeads, headDim, window, capacity, device)`);
       }
     }
     this.batch = positiveInteger(NAME, 'batch', options.batch);
@@ -94,9 +105,13 @@ export class KVCache {
     if (this.window !== undefined && options.capacity !== undefined) {
       throw new RangeError(`${NAME}: capacity is for a full cache; a windowed cache holds exactly window = ${this.window} tokens per row`);
     }
+    const device = options.device ?? 'cpu';
+    if (device !== 'cpu' && device !== 'cuda') throw new TypeError(`${NAME}: device must be 'cpu' or 'cuda', got ${describe(device)}`);
+    if (device === 'cuda') requireCuda(NAME);
+    this.device = device;
     const capacity = this.window ?? (options.capacity === undefined ? 256 : positiveInteger(NAME, 'capacity', options.capacity));
-    this.keys = newOutput([this.batch, capacity, this.kvHeads, this.headDim]);
-    this.values = newOutput([this.batch, capacity, this.kvHeads, this.headDim]);
+    this.keys = this.storage(capacity);
+    this.values = this.storage(capacity);
     this.seen = new Array<number>(this.batch).fill(0);
   }
 
@@ -117,7 +132,18 @@ export class KVCache {
 
   /** Bytes of key and value storage. */
   get bytes(): number {
-    return this.keys.data.byteLength + this.values.data.byteLength;
+    return (this.keys.size + this.values.size) * bytesPerElement('float32');
+  }
+
+  /** Uninitialised [batch, slots, kvHeads, headDim] storage on the cache's device (NaN-poisoned when configured). */
+  private storage(slots: number): Tensor {
+    const shape = [this.batch, slots, this.kvHeads, this.headDim];
+    return this.device === 'cuda' ? newDeviceOutput(shape) : newOutput(shape);
+  }
+
+  /** An int32 [batch] of per-row counts on the cache's device (the attention op's kvLengths). */
+  private lengthsTensor(values: ArrayLike<number>): Tensor {
+    return new Tensor(Int32Array.from(values), [this.batch]).toDeviceSync(this.device);
   }
 
   /**
@@ -167,8 +193,8 @@ export class KVCache {
     const w = this.window;
     if (w !== undefined && T > 1) {
       // A chunk against a ring: attend to [ring contents in position order, new tokens].
-      const frameK = newOutput([this.batch, w + T, this.kvHeads, this.headDim]);
-      const frameV = newOutput([this.batch, w + T, this.kvHeads, this.headDim]);
+      const frameK = this.storage(w + T);
+      const frameV = this.storage(w + T);
       const lengths = new Int32Array(this.batch);
       for (let r = 0; r < this.batch; r++) {
         const held = this.heldOf(this.seen[r]!);
@@ -179,13 +205,13 @@ export class KVCache {
         }
         lengths[r] = held + counts[r]!;
       }
-      const kvLengths = new Tensor(lengths, [this.batch]);
+      const kvLengths = this.lengthsTensor(lengths);
       const result = run.attention({ q, k: frameK, v: frameV, kvLengths, causal: true, window: w, scale, softcap });
       this.write(run, args.k, args.v, counts);
       return result;
     }
     this.write(run, args.k, args.v, counts);
-    const kvLengths = new Tensor(Int32Array.from(this.seen, (n) => this.heldOf(n)), [this.batch]);
+    const kvLengths = this.lengthsTensor(this.seen.map((n) => this.heldOf(n)));
     // One token per row against a ring: its window is the whole ring (see the top of the file).
     const causal = w === undefined;
     return run.attention({ q, k: this.keys, v: this.values, kvLengths, causal, scale, softcap });
@@ -205,10 +231,10 @@ export class KVCache {
    */
   contents(): { k: Tensor; v: Tensor; lengths: Tensor } {
     const n = Math.max(1, ...this.held);
-    const k = newOutput([this.batch, n, this.kvHeads, this.headDim]);
-    const v = newOutput([this.batch, n, this.kvHeads, this.headDim]);
+    const k = this.storage(n);
+    const v = this.storage(n);
     for (let r = 0; r < this.batch; r++) this.copyOrdered(immediate, r, k, v);
-    return { k, v, lengths: new Tensor(Int32Array.from(this.held), [this.batch]) };
+    return { k, v, lengths: this.lengthsTensor(this.held) };
   }
 
   /** An independent copy (to branch a generation, or keep a state across a failed step). */
@@ -284,8 +310,8 @@ export class KVCache {
   private grow(run: OpRunner, needed: number): void {
     let capacity = this.capacity;
     while (capacity < needed) capacity *= 2;
-    const keys = newOutput([this.batch, capacity, this.kvHeads, this.headDim]);
-    const values = newOutput([this.batch, capacity, this.kvHeads, this.headDim]);
+    const keys = this.storage(capacity);
+    const values = this.storage(capacity);
     for (let r = 0; r < this.batch; r++) {
       if (this.seen[r]! === 0) continue;
       this.copyRows(run, this.keys, r, 0, this.seen[r]!, keys, 0);
@@ -312,9 +338,9 @@ export class KVCache {
 
   /** Tokens [from, to) of batch row r of src → tokens [at, at + to − from) of row r of dst (both [batch, *, kvHeads, headDim]). */
   private copyRows(run: OpRunner, src: Tensor, r: number, from: number, to: number, dst: Tensor, at: number): void {
-    const row = this.kvHeads * this.headDim;
-    const dstRow = dst.shape[1]! * row;
-    const view = new Tensor(dst.data.subarray(r * dstRow + at * row, r * dstRow + (at + to - from) * row), [to - from, this.kvHeads, this.headDim]);
+    const slots = dst.shape[1]!;
+    // A view of dst's token rows (host or device alike).
+    const view = dst.reshape([-1, this.kvHeads, this.headDim]).slice(r * slots + at, r * slots + at + to - from);
     run.slice({ x: src.select(r), axis: 0, start: from, end: to, out: { y: view } });
   }
 }

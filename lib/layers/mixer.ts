@@ -14,6 +14,7 @@
 
 import type { OpRunner } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
+import { bytesPerElement } from '../dtype.js';
 
 export type Family = 'rnn' | 'attention' | 'linear-attention' | 'ssm' | 'hybrid';
 
@@ -39,7 +40,12 @@ export interface Mixer<S extends MixerState = MixerState> {
    * widens them in its packed panels): what castWeights converts.
    */
   readonly linearWeights?: readonly string[];
-  /** the state before the first token */
+  /**
+   * State entries that stay host tensors when the model runs on the device: host-side bookkeeping (a KV cache's
+   * lengths) the mixer reads to plan its ops. Every other state tensor moves to the model's device.
+   */
+  readonly hostStateEntries?: readonly string[];
+  /** the state before the first token (host tensors; a device model moves them, see hostStateEntries) */
   createState(batch: number): S;
   forward(run: OpRunner, x: Tensor, state?: S): MixerOutput<S>;
   /**
@@ -52,7 +58,7 @@ export interface Mixer<S extends MixerState = MixerState> {
 /** Bytes held by a state's tensors. */
 export function stateBytes(state: MixerState): number {
   let bytes = 0;
-  for (const v of Object.values(state)) if (v instanceof Tensor) bytes += v.data.byteLength;
+  for (const v of Object.values(state)) if (v instanceof Tensor) bytes += v.size * bytesPerElement(v.dtype); // device tensors too
   return bytes;
 }
 

@@ -11,7 +11,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, type Device } from '../tensor.js';
+import { requireCuda } from '../cuda.js';
 import type { LayerSpec, ModelConfig } from './config.js';
 import { LanguageModel } from './model.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
@@ -405,13 +406,22 @@ function weightFiles(dir: string): string[] {
   return files.map((f) => join(dir, f));
 }
 
+/** Checks a models.create/load `device` option; throws an Error saying why when CUDA cannot be used. */
+export function checkModelDevice(where: string, device: unknown): Device {
+  if (device === undefined || device === 'cpu') return 'cpu';
+  if (device !== 'cuda') throw new TypeError(`${where}: device must be 'cpu' or 'cuda', got ${JSON.stringify(device)}`);
+  requireCuda(where);
+  return 'cuda';
+}
+
 export interface LoadedModel {
   model: LanguageModel;
   tokenizer?: TextTokenizer;
 }
 
-export async function loadModel(dir: string, options: { mmap?: boolean } = {}): Promise<LanguageModel> {
+export async function loadModel(dir: string, options: { mmap?: boolean; device?: Device } = {}): Promise<LanguageModel> {
   if (typeof dir !== 'string') throw new TypeError('models.load: dir must be a folder path');
+  const device = checkModelDevice('models.load', options.device);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new RangeError(`models.load: ${dir} has no config.json`);
   let json: Json;
@@ -436,6 +446,14 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
   }
   finish?.(weights);
   model.loadParameters(weights);
+  if (device === 'cuda') {
+    // A checkpoint whose matrix weights are stored half width keeps them half width on the device (half the bytes
+    // a decode step streams). Exact: loadParameters widened them to float32, castWeights narrows back to the same
+    // values. Mixed storage (or weights a converter recomputed in float32) loads as float32.
+    const stored = new Set(model.castableWeights().map((name) => weights.get(name)?.dtype));
+    if (stored.size === 1 && (stored.has('bfloat16') || stored.has('float16'))) model.castWeights([...stored][0] as 'bfloat16' | 'float16');
+    await model.toDevice('cuda');
+  }
   const tokenizerPath = join(dir, 'tokenizer.json');
   if (existsSync(tokenizerPath)) model.tokenizer = loadTokenizer(dir);
   return model;
@@ -445,5 +463,7 @@ export async function loadModel(dir: string, options: { mmap?: boolean } = {}): 
 export function saveModel(model: LanguageModel, dir: string): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify({ architectures: ['CrossroadLM'], model_type: 'crossroad', crossroad: model.config }, null, 2)}\n`);
-  writeSafetensors(join(dir, 'model.safetensors'), model.parameters, { format: 'crossroad' });
+  // A device model's parameters are copied to the host to be written.
+  const parameters = model.device === 'cpu' ? model.parameters : Object.fromEntries(Object.entries(model.parameters).map(([name, t]) => [name, t.toHostSync()]));
+  writeSafetensors(join(dir, 'model.safetensors'), parameters, { format: 'crossroad' });
 }

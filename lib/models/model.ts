@@ -10,9 +10,19 @@
 //
 // Every call builds the whole forward as one OpBatch: one native job per call,
 // run off the event loop (async forms) or on the caller's thread (Sync forms).
+//
+// Device: toDevice('cuda') (or models.create/load with { device: 'cuda' }) moves
+// every parameter to the GPU once, in its dtype (bf16/f16 weights stay half
+// width: the device GEMM reads them). The whole forward then runs as device ops
+// (each op is placed by its tensors, see lib/ops/registry.ts); states are made
+// on the device; token ids are uploaded as int32; forward/step return device
+// logits, and generate downloads only the rows it samples from.
 
 import { OpBatch, type OpRunner } from '../ops/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, type Device } from '../tensor.js';
+import { requireCuda } from '../cuda.js';
+import { native } from '../native.js';
+import { markDeviceWrite } from '../layers/mixers/derived.js';
 import { Init } from '../layers/init.js';
 import { createMixer, getMixerSpec } from '../layers/registry.js';
 import type { Mixer, MixerState } from '../layers/mixer.js';
@@ -75,6 +85,7 @@ export class LanguageModel {
   readonly parameters: Record<string, Tensor> = {};
   private readonly blocks: Block[] = [];
   private readonly hash: string;
+  private where: Device = 'cpu';
 
   constructor(config: ModelConfig, parameters?: Record<string, Tensor>) {
     this.config = checkModelConfig(config);
@@ -126,9 +137,11 @@ export class LanguageModel {
    */
   castWeights(dtype: 'float32' | 'bfloat16' | 'float16'): void {
     if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'float16') throw new RangeError(`castWeights: dtype must be 'float32', 'bfloat16' or 'float16', got ${String(dtype)}`);
+    // On the device the conversion runs on the host (a one-off; the forward never converts).
+    const convert = (t: Tensor): Tensor => (t.device === 'cuda' ? t.toHostSync().astype(dtype).toDeviceSync('cuda') : t.astype(dtype));
     const cast = (record: Record<string, Tensor>, name: string) => {
       const t = record[name];
-      if (t && t.dtype !== dtype) record[name] = t.astype(dtype);
+      if (t && t.dtype !== dtype) record[name] = convert(t);
       return record[name];
     };
     const seen = new Set<Block>();
@@ -141,10 +154,23 @@ export class LanguageModel {
         if (name.endsWith('.bias') || name === 'router.weight') continue;
         this.parameters[`${mlpPrefix}.${name}`] = cast(block.mlpParams, name)!;
       }
-      if (block.linear && block.linear.dtype !== dtype) this.parameters[`${block.prefix}.linear.weight`] = block.linear = block.linear.astype(dtype);
+      if (block.linear && block.linear.dtype !== dtype) this.parameters[`${block.prefix}.linear.weight`] = block.linear = convert(block.linear);
     }
     cast(this.parameters, 'backbone.embedding.weight');
     cast(this.parameters, 'lm_head.weight');
+  }
+
+  /** Names of the parameters castWeights converts (the weights that only feed matrix products). */
+  castableWeights(): string[] {
+    const names: string[] = [];
+    for (const block of new Set(this.blocks)) {
+      for (const name of block.mixer.linearWeights ?? []) if (block.mixer.parameters[name]) names.push(`${block.prefix}.mixer.${name}`);
+      const mlpPrefix = `${block.prefix}.${block.mlp === 'moe' ? 'moe' : 'mlp'}`;
+      for (const name of Object.keys(block.mlpParams)) if (!name.endsWith('.bias') && name !== 'router.weight') names.push(`${mlpPrefix}.${name}`);
+      if (block.linear) names.push(`${block.prefix}.linear.weight`);
+    }
+    for (const name of ['backbone.embedding.weight', 'lm_head.weight']) if (this.parameters[name]) names.push(name);
+    return names;
   }
 
   /** Writes config.json + model.safetensors into `dir` (models.load reads them back bit-exactly). */
@@ -170,8 +196,14 @@ export class LanguageModel {
       if (t.shape.length !== target.shape.length || t.shape.some((s, i) => s !== target.shape[i])) {
         throw new RangeError(`model: parameter '${name}' must have shape [${target.shape.join(', ')}], got [${t.shape.join(', ')}]`);
       }
-      const src = t.dtype === target.dtype ? t : t.astype(target.dtype);
-      target.data.set(src.data as never);
+      const host = t.toHostSync();
+      const src = host.dtype === target.dtype ? host : host.astype(target.dtype);
+      if (target.device === 'cuda') {
+        native.cudaUpload(target.deviceBuffer!, target.deviceOffset, src.data, false);
+        markDeviceWrite(target); // values derived from it (mamba's A, …) are recomputed
+      } else {
+        target.data.set(src.data as never);
+      }
       seen.add(name);
     }
     const missing = Object.keys(this.parameters).filter((n) => !seen.has(n));
@@ -182,10 +214,67 @@ export class LanguageModel {
     return Object.values(this.parameters).reduce((n, t) => n + t.size, 0);
   }
 
+  /** Where the parameters live and the forward runs: 'cpu' or 'cuda'. */
+  get device(): Device {
+    return this.where;
+  }
+
+  /**
+   * Moves every parameter to `device` ('cuda' or 'cpu'), in place, and returns the model. The copies run off the
+   * event loop. States made before the move stay where they were (a state must be on the model's device).
+   */
+  async toDevice(device: Device): Promise<this> {
+    const tensors = this.checkMove('toDevice', device);
+    const copies = await Promise.all(tensors.map((t) => t.toDevice(device)));
+    this.swapTensors(new Map(tensors.map((t, i) => [t, copies[i]!])), device);
+    return this;
+  }
+
+  /** toDevice, blocking the calling thread until the copies are done. */
+  toDeviceSync(device: Device): this {
+    const tensors = this.checkMove('toDeviceSync', device);
+    this.swapTensors(new Map(tensors.map((t) => [t, t.toDeviceSync(device)])), device);
+    return this;
+  }
+
+  private checkMove(where: string, device: Device): Tensor[] {
+    if (device !== 'cpu' && device !== 'cuda') throw new TypeError(`${where}: device must be 'cpu' or 'cuda', got ${JSON.stringify(device)}`);
+    if (device === 'cuda') requireCuda(`LanguageModel.${where}`);
+    const unique = new Set<Tensor>();
+    for (const record of this.parameterRecords()) for (const t of Object.values(record)) if (t.device !== device) unique.add(t);
+    for (const b of this.blocks) if (b.linear && b.linear.device !== device) unique.add(b.linear);
+    return [...unique];
+  }
+
+  /** Every record that holds parameter tensors (the model's, and each block's norms, MLP and mixer). */
+  private parameterRecords(): Record<string, Tensor>[] {
+    const out = [this.parameters];
+    for (const b of new Set(this.blocks)) out.push(b.norm, b.norm2, b.mlpParams, b.mixer.parameters);
+    return out;
+  }
+
+  private swapTensors(moved: Map<Tensor, Tensor>, device: Device): void {
+    for (const record of this.parameterRecords()) {
+      for (const [name, t] of Object.entries(record)) record[name] = moved.get(t) ?? t;
+    }
+    for (const b of this.blocks) if (b.linear) b.linear = moved.get(b.linear) ?? b.linear;
+    this.where = device;
+  }
+
+  /** A mixer state with its tensors on the model's device (hostStateEntries stay on the host). */
+  private stateOnDevice(mixer: Mixer, state: MixerState): MixerState {
+    if (this.where === 'cpu') return state;
+    const host = new Set(mixer.hostStateEntries ?? []);
+    const out: MixerState = {};
+    for (const [name, v] of Object.entries(state)) out[name] = v instanceof Tensor && !host.has(name) ? v.toDeviceSync(this.where) : v;
+    return out;
+  }
+
   createState(options: { batch?: number } = {}): ModelState {
     const batch = options.batch ?? 1;
     if (!Number.isInteger(batch) || batch < 1 || batch > 65536) throw new RangeError(`createState: batch must be an integer in [1, 65536], got ${String(batch)}`);
-    return new ModelState(batch, this.blocks.map((b) => b.mixer.createState(batch)), new Int32Array(batch), this.hash);
+    const layers = this.blocks.map((b) => this.stateOnDevice(b.mixer, b.mixer.createState(batch)));
+    return new ModelState(batch, layers, new Int32Array(batch), this.hash, this.where);
   }
 
   /** A state from serialize()'s bytes; rejects bytes from another model, or corrupt ones, with a clear error. */
@@ -198,8 +287,9 @@ export class LanguageModel {
       throw new RangeError('restoreState: the bytes are not a model state (batch, layerCount or positions missing)');
     }
     if (count !== this.blocks.length) throw new RangeError(`restoreState: the state has ${count} layers, the model ${this.blocks.length}`);
-    const fresh = this.createState({ batch });
-    const layers: MixerState[] = fresh.layers.map((template, i) => {
+    if (!Number.isInteger(batch) || batch < 1 || batch > 65536) throw new RangeError(`restoreState: batch must be an integer in [1, 65536], got ${String(batch)}`);
+    const templates = this.blocks.map((b) => b.mixer.createState(batch)); // host: only their names and kinds are read
+    const layers: MixerState[] = templates.map((template, i) => {
       const s: MixerState = {};
       for (const [name, v] of Object.entries(template)) {
         const stored = entries[`layers.${i}.${name}`];
@@ -209,9 +299,9 @@ export class LanguageModel {
         }
         s[name] = stored;
       }
-      return s;
+      return this.stateOnDevice(this.blocks[i]!.mixer, s);
     });
-    return new ModelState(batch, layers, positions.data as Int32Array, this.hash);
+    return new ModelState(batch, layers, positions.data as Int32Array, this.hash, this.where);
   }
 
   /** Records the forward pass on `run`; returns the logits and the layers' new states (when a state was given). */
@@ -290,11 +380,13 @@ export class LanguageModel {
       throw new TypeError(`${where}: tokens must be an int32 Tensor [batch, L], number[][] or number[]`);
     }
     if (t.shape[0] === 0 || t.shape[1] === 0) throw new RangeError(`${where}: tokens must not be empty, got [${t.shape.join(', ')}]`);
-    const data = t.data as Int32Array;
+    // Ids are checked on the host (the embedding op would read out of range otherwise), then go to the model's device.
+    const host = t.toHostSync();
+    const data = host.data as Int32Array;
     for (let i = 0; i < data.length; i++) {
       if (!(data[i]! >= 0 && data[i]! < V)) throw new RangeError(`${where}: token id ${data[i]} at ${i} is outside [0, ${V})`);
     }
-    return t;
+    return t.device === this.where ? t : host.toDeviceSync(this.where);
   }
 
   private prepare(where: string, tokens: TokenInput, options: ForwardOptions) {
@@ -303,6 +395,9 @@ export class LanguageModel {
     if (state !== undefined) {
       if (!(state instanceof ModelState)) throw new TypeError(`${where}: state must come from createState() or restoreState()`);
       if (state.batch !== ids.shape[0]) throw new RangeError(`${where}: the state is for batch ${state.batch}, tokens have batch ${ids.shape[0]}`);
+      if (state.device !== this.where) {
+        throw new TypeError(`${where}: the state is on ${state.device} but the model is on ${this.where}; make states with this model's createState()/restoreState() after moving it`);
+      }
     }
     const batch = new OpBatch();
     const built = this.build(batch.ops, ids, state, options.lastOnly ?? false);
@@ -377,7 +472,8 @@ export class LanguageModel {
     if (rows.every((r) => r.length === rows[0]!.length)) {
       state = this.createState({ batch: rows.length });
       const { logits } = await this.forward(rows, { state, lastOnly: true });
-      last = rows.map((_, r) => (logits.data as Float32Array).subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
+      const host = (await logits.toHost()).data as Float32Array; // [b, 1, vocab]: only the rows sampled from
+      last = rows.map((_, r) => host.subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
     } else {
       const states: ModelState[] = [];
       last = [];
@@ -385,7 +481,7 @@ export class LanguageModel {
         const s = this.createState({ batch: 1 });
         const { logits } = await this.forward([row], { state: s, lastOnly: true });
         states.push(s);
-        last.push(logits.data as Float32Array);
+        last.push((await logits.toHost()).data as Float32Array);
         signal?.throwIfAborted();
       }
       state = new ModelState(
@@ -393,6 +489,7 @@ export class LanguageModel {
         this.blocks.map((b, i) => mergeStates(b.mixer, states.map((s) => s.layers[i]!))),
         Int32Array.from(states.map((s) => s.positions[0]!)),
         this.hash,
+        this.where,
       );
     }
     const done = rows.map(() => false);
@@ -417,7 +514,8 @@ export class LanguageModel {
       }
       if (done.every(Boolean) || index + 1 === maxTokens) return;
       const { logits } = await this.step(tokens.map((t) => t ?? 0), state);
-      last = rows.map((_, r) => (logits.data as Float32Array).subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
+      const host = (await logits.toHost()).data as Float32Array;
+      last = rows.map((_, r) => host.subarray(r * this.config.vocabSize, (r + 1) * this.config.vocabSize));
     }
   }
 }

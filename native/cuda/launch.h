@@ -12,6 +12,10 @@ namespace cr::cuda {
 cudaStream_t threadStream();
 // Called by OpScope: the op's scratch is free for the next op on `stream`.
 void resetScratch(cudaStream_t stream);
+// Inside a BatchScope (runtime.h): ops do not wait for their stream; the batch does, once.
+bool opWaitsDeferred();
+// The op's scratch may be reused by the next op on `stream` (stream order) though its kernels may still run.
+void recycleScratchInFlight(cudaStream_t stream);
 
 class OpScope {
  public:
@@ -27,10 +31,15 @@ class OpScope {
     }
   }
   cudaStream_t stream() const { return stream_; }
-  // Checks the launches, waits for the stream, and recycles the scratch.
+  // Checks the launches, waits for the stream (or leaves that to the enclosing batch), and recycles the scratch.
   void finish() {
     finished_ = true;
     const cudaError_t launched = cudaGetLastError();
+    if (opWaitsDeferred()) {
+      recycleScratchInFlight(stream_);
+      CR_CUDA_CHECK(launched);
+      return;
+    }
     const cudaError_t ran = cudaStreamSynchronize(stream_);
     resetScratch(stream_);
     CR_CUDA_CHECK(launched);

@@ -173,8 +173,13 @@ struct ThreadState {
   }
 };
 
-ThreadState& threadState() {
+ThreadState& rawThreadState() {
   thread_local ThreadState state;
+  return state;
+}
+
+ThreadState& threadState() {
+  ThreadState& state = rawThreadState();
   if (state.stream == nullptr) {
     requireDevice();
     CR_CUDA_CHECK(cudaStreamCreateWithFlags(&state.stream, cudaStreamNonBlocking));
@@ -204,6 +209,32 @@ std::mutex scratchMutex;
 std::unordered_map<cudaStream_t, ScratchArena>& scratchArenas() {
   static auto* arenas = new std::unordered_map<cudaStream_t, ScratchArena>();
   return *arenas;
+}
+
+thread_local int batchDepth = 0;
+thread_local bool opDeferrable = false;
+
+// Ops whose CUDA implementation never reads device memory on the host after launching without waiting for the
+// stream itself: they may leave the wait to the batch. Any other op (embedding reads its bad-id report back and
+// relies on its scope's wait; an op added later is unknown) waits as it does alone.
+bool deferrable(const char* op) {
+  static const char* const names[] = {"matmul", "linear", "bmm", "elementwise", "rmsNorm", "layerNorm", "softmax",
+                                      "rope", "expand", "permute", "concat", "slice", "causalConv1d",
+                                      "selectiveScan", "diagonalScan", "blockScan", "linearAttention", "mlstm",
+                                      "attention"};
+  for (const char* name : names) {
+    if (std::strcmp(name, op) == 0) return true;
+  }
+  return false;
+}
+
+// End of a batch: wait for this thread's stream (if it ever made one), then recycle its scratch.
+cudaError_t drainThreadStream() {
+  cudaStream_t stream = rawThreadState().stream;
+  if (stream == nullptr) return cudaSuccess;
+  const cudaError_t ran = cudaStreamSynchronize(stream);
+  resetScratch(stream);
+  return ran;
 }
 
 }  // namespace
@@ -304,6 +335,39 @@ void* scratch(size_t bytes, cudaStream_t stream) {
   arena.chunks.emplace_back(ptr, chunk);
   arena.used = size;
   return ptr;
+}
+
+bool opWaitsDeferred() { return batchDepth > 0 && opDeferrable; }
+
+void recycleScratchInFlight(cudaStream_t stream) {
+  std::lock_guard<std::mutex> lock(scratchMutex);
+  auto it = scratchArenas().find(stream);
+  if (it == scratchArenas().end()) return;
+  // Only the bump pointer: the next op on this stream runs after the earlier kernels (stream order), so it may
+  // reuse their scratch; the chunks stay held (not back in the shared cache) until the batch has drained.
+  it->second.used = 0;
+}
+
+BatchScope::BatchScope() { ++batchDepth; }
+
+void BatchScope::nextOp(const char* op) { opDeferrable = deferrable(op); }
+
+BatchScope::~BatchScope() {
+  if (finished_) return;
+  // Unwinding (an op threw): still wait, so no kernel outlives the buffers the caller is about to drop.
+  if (--batchDepth == 0) {
+    drainThreadStream();
+    cudaGetLastError();
+  }
+}
+
+void BatchScope::finish() {
+  finished_ = true;
+  if (--batchDepth > 0) return;
+  const cudaError_t launched = cudaGetLastError();
+  const cudaError_t ran = drainThreadStream();
+  CR_CUDA_CHECK(launched);
+  CR_CUDA_CHECK(ran);
 }
 
 void resetScratch(cudaStream_t stream) {

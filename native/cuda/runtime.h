@@ -41,4 +41,25 @@ std::vector<std::string> opNames();
 // Adds an op (native/cuda/sequence_dispatch.cc registers its ops this way).
 void registerOp(const char* name, OpFn run);
 
+// A batch of ops on one thread (runBatchSync/runBatchAsync: a whole model forward) waits for its stream once, at
+// finish(), instead of after every op: the ops of one thread share its stream, so they run in order anyway, and a
+// decode step of a few hundred small ops is not a few hundred host round trips. Ops that read device memory on
+// the host copy it on their stream and wait for it themselves (as attention's kvLengths and moe's routing do), so
+// they see the earlier ops' results; only ops known to do so (a list in runtime.cu) skip their wait, any other op
+// waits as it does alone. An op's kernel errors may then surface at the batch's end. Nested scopes are one.
+class BatchScope {
+ public:
+  BatchScope();
+  ~BatchScope();
+  BatchScope(const BatchScope&) = delete;
+  BatchScope& operator=(const BatchScope&) = delete;
+  // Says which op runs next on this thread (whether it may skip its own wait).
+  void nextOp(const char* op);
+  // Waits for the stream and throws the first error of the batch's kernels.
+  void finish();
+
+ private:
+  bool finished_ = false;
+};
+
 }  // namespace cr::cuda

@@ -120,13 +120,26 @@ std::vector<BatchCall> marshalBatch(Napi::Env env, Napi::Value value, std::vecto
 Napi::Value RunBatchSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::vector<BatchCall> calls = marshalBatch(env, info[0], nullptr);
+#ifdef CR_WITH_CUDA
+  cuda::BatchScope deferred;  // device ops wait once, at the end (see runtime.h)
+#endif
   for (const BatchCall& c : calls) {
     try {
+#ifdef CR_WITH_CUDA
+      deferred.nextOp(c.entry->name);
+#endif
       runPlaced(*c.entry, *c.call);
     } catch (...) {
       rethrowAsJs(env, c.call->op());
     }
   }
+#ifdef CR_WITH_CUDA
+  try {
+    deferred.finish();
+  } catch (...) {
+    rethrowAsJs(env, "batch");
+  }
+#endif
   return env.Undefined();
 }
 
@@ -136,7 +149,18 @@ Napi::Value RunBatchAsync(const Napi::CallbackInfo& info) {
   job->op = "batch";
   auto calls = std::make_shared<std::vector<BatchCall>>(marshalBatch(env, info[0], &job->keepAlive));
   job->work = [calls] {
-    for (const BatchCall& c : *calls) runPlaced(*c.entry, *c.call);
+#ifdef CR_WITH_CUDA
+    cuda::BatchScope deferred;  // device ops wait once, at the end (see runtime.h)
+#endif
+    for (const BatchCall& c : *calls) {
+#ifdef CR_WITH_CUDA
+      deferred.nextOp(c.entry->name);
+#endif
+      runPlaced(*c.entry, *c.call);
+    }
+#ifdef CR_WITH_CUDA
+    deferred.finish();
+#endif
   };
   return Executor::forEnv(env).submit(env, std::move(job));
 }

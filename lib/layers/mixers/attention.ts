@@ -18,10 +18,15 @@
 // Window: k, v [b, window − 1, kvHeads, D] hold each row's last tokens (left
 // aligned, oldest first) — all a new token can see besides itself; a call
 // attends to [held tokens, new tokens] and keeps the tail: O(window) per call.
+// On the device (a model moved with toDevice('cuda')) k and v live in device
+// memory and every copy is a device slice op; `lengths` stays a host tensor
+// (hostStateEntries): it is bookkeeping the host needs to plan the copies, and
+// the attention and rope ops get a fresh device copy of it per call.
 
-import type { OpRunner } from '../../ops/index.js';
-import { newOutput } from '../../ops/registry.js';
-import { Tensor } from '../../tensor.js';
+import { immediate, type OpRunner } from '../../ops/index.js';
+import { newDeviceOutput, newOutput } from '../../ops/registry.js';
+import { Tensor, type Device } from '../../tensor.js';
+import type { DeviceBuffer } from '../../native.js';
 import { Init } from '../init.js';
 import { checkInput, checkState, type Mixer, type MixerOutput } from '../mixer.js';
 import { registerMixer, type BaseConfig } from '../registry.js';
@@ -53,21 +58,45 @@ type AttentionState = { k: Tensor; v: Tensor; lengths: Tensor };
 
 // Per cache buffer: the lengths written into it so far (the newest state's), to decide
 // whether a continuation may append in place.
-const filled = new WeakMap<ArrayBufferLike, Int32Array>();
+const filled = new WeakMap<ArrayBufferLike | DeviceBuffer, Int32Array>();
 
-/** Tokens [from, to) of batch row r of src [b, T, kvH, D] → tokens [at, …) of row r of dst [b, S, kvH, D]. */
-function copyTokens(run: OpRunner, src: Tensor, r: number, from: number, to: number, dst: Tensor, at: number): void {
+function storage(t: Tensor): ArrayBufferLike | DeviceBuffer {
+  return t.device === 'cuda' ? t.deviceBuffer! : t.data.buffer;
+}
+
+/** Tokens [from, to) of batch row r of src [b, T, kvH, D] → tokens [at, …) of row dstRow (default r) of dst [b, S, kvH, D]. */
+function copyTokens(run: OpRunner, src: Tensor, r: number, from: number, to: number, dst: Tensor, at: number, dstRow = r): void {
   if (to <= from) return;
-  const row = dst.shape[2]! * dst.shape[3]!;
-  const base = r * dst.shape[1]! * row;
-  const view = new Tensor(dst.data.subarray(base + at * row, base + (at + to - from) * row), [to - from, dst.shape[2]!, dst.shape[3]!]);
+  const S = dst.shape[1]!;
+  // A view of dst's token rows (host or device alike).
+  const view = dst.reshape([-1, dst.shape[2]!, dst.shape[3]!]).slice(dstRow * S + at, dstRow * S + at + to - from);
   run.slice({ x: src.select(r), axis: 0, start: from, end: to, out: { y: view } });
+}
+
+// Device copies of recent length vectors: every attention layer of a model step uploads the same lengths, and a
+// step's kv lengths are the next step's row offsets, so a few entries save an upload (a host round trip) per layer.
+// The ops only read them.
+const uploaded = new Map<string, Tensor>();
+
+/** An int32 [n] tensor of `values` on `device` (the ops' row offsets and kv lengths). */
+function int32On(device: Device, values: ArrayLike<number>): Tensor {
+  const host = new Tensor(Int32Array.from(values), [values.length]);
+  if (device === 'cpu') return host;
+  const key = host.data.join(',');
+  let t = uploaded.get(key);
+  if (t === undefined) {
+    t = host.toDeviceSync(device);
+    if (uploaded.size >= 8) uploaded.delete(uploaded.keys().next().value!);
+    uploaded.set(key, t);
+  }
+  return t;
 }
 
 class AttentionMixer implements Mixer<AttentionState> {
   readonly dModel: number;
   readonly parameters: Record<string, Tensor>;
   readonly linearWeights = ['q_proj.weight', 'k_proj.weight', 'v_proj.weight', 'o_proj.weight'];
+  readonly hostStateEntries = ['lengths'];
   private readonly H: number;
   private readonly Hkv: number;
   private readonly D: number;
@@ -106,8 +135,13 @@ class AttentionMixer implements Mixer<AttentionState> {
   }
 
   createState(batch: number): AttentionState {
+    return this.emptyState(batch, 'cpu');
+  }
+
+  private emptyState(batch: number, device: Device): AttentionState {
     const slots = this.config.window > 0 ? this.config.window - 1 : 0;
-    return { k: Tensor.zeros([batch, slots, this.Hkv, this.D]), v: Tensor.zeros([batch, slots, this.Hkv, this.D]), lengths: Tensor.zeros([batch], 'int32') };
+    const zeros = (n: number) => Tensor.zeros([batch, n, this.Hkv, this.D], 'float32', { device });
+    return { k: zeros(slots), v: zeros(slots), lengths: Tensor.zeros([batch], 'int32') };
   }
 
   private checkAttentionState(batch: number, state: AttentionState): Int32Array {
@@ -128,6 +162,7 @@ class AttentionMixer implements Mixer<AttentionState> {
   forward(run: OpRunner, x: Tensor, state?: AttentionState): MixerOutput<AttentionState> {
     const [batch, L] = checkInput(this.kind, this.dModel, x);
     const lengths = state === undefined ? undefined : this.checkAttentionState(batch, state);
+    const device = x.device;
     const { H, Hkv, D } = this;
     const p = this.parameters;
     const project = (name: string, heads: number) =>
@@ -136,7 +171,7 @@ class AttentionMixer implements Mixer<AttentionState> {
     let k = project('k_proj', Hkv);
     const v = project('v_proj', Hkv);
     if (this.rotaryDim > 0) {
-      const rowOffsets = lengths ? new Tensor(Int32Array.from(lengths), [batch]) : undefined;
+      const rowOffsets = lengths ? int32On(device, lengths) : undefined;
       const rope = (t: Tensor) => run.rope({ x: t, rowOffsets, rotaryDim: this.rotaryDim, base: this.config.ropeBase }).y;
       [q, k] = [rope(q), rope(k)];
     }
@@ -148,14 +183,15 @@ class AttentionMixer implements Mixer<AttentionState> {
       o = run.attention({ q, k, v, ...options }).o;
     } else if (window === 0) {
       const cache = this.append(run, state, lengths, k, v);
-      o = run.attention({ q, k: cache.k, v: cache.v, kvLengths: cache.lengths, ...options }).o;
+      o = run.attention({ q, k: cache.k, v: cache.v, kvLengths: int32On(device, cache.lengths.data as Int32Array), ...options }).o;
       next = cache;
     } else {
       // Frame = [held tokens, new tokens] per row; keep its last window − 1 tokens.
       const held = Array.from(lengths, (n) => Math.min(n, window - 1));
-      const frameK = newOutput([batch, window - 1 + L, Hkv, D]);
-      const frameV = newOutput([batch, window - 1 + L, Hkv, D]);
-      const nextState = this.createState(batch);
+      const frame = () => (device === 'cuda' ? newDeviceOutput : newOutput)([batch, window - 1 + L, Hkv, D]);
+      const frameK = frame();
+      const frameV = frame();
+      const nextState = this.emptyState(batch, device);
       for (let r = 0; r < batch; r++) {
         copyTokens(run, state.k, r, 0, held[r]!, frameK, 0);
         copyTokens(run, state.v, r, 0, held[r]!, frameV, 0);
@@ -166,7 +202,7 @@ class AttentionMixer implements Mixer<AttentionState> {
         copyTokens(run, frameK, r, total - keep, total, nextState.k, 0);
         copyTokens(run, frameV, r, total - keep, total, nextState.v, 0);
       }
-      const kvLengths = new Tensor(Int32Array.from(held, (n) => n + L), [batch]);
+      const kvLengths = int32On(device, held.map((n) => n + L));
       o = run.attention({ q, k: frameK, v: frameV, kvLengths, ...options }).o;
       nextState.lengths = new Tensor(Int32Array.from(lengths, (n) => n + L), [batch]);
       next = nextState;
@@ -180,7 +216,7 @@ class AttentionMixer implements Mixer<AttentionState> {
     const [batch, L] = [k.shape[0]!, k.shape[1]!];
     const capacity = state.k.shape[1]!;
     const needed = Math.max(...Array.from(lengths, (n) => n + L));
-    const fill = filled.get(state.k.data.buffer);
+    const fill = filled.get(storage(state.k));
     const newest = capacity === 0 || (fill !== undefined && fill.every((n, r) => n === lengths[r]));
     let cache: AttentionState;
     if (newest && needed <= capacity) {
@@ -189,7 +225,8 @@ class AttentionMixer implements Mixer<AttentionState> {
       // Capacity: the next power of two (≥ 16), so it depends only on the length — a state reached in steps and one
       // reached in one call are alike — and doubles as the context grows. Zeroed, so unused slots are defined.
       const grown = Math.max(16, 2 ** Math.ceil(Math.log2(needed)));
-      cache = { k: Tensor.zeros([batch, grown, this.Hkv, this.D]), v: Tensor.zeros([batch, grown, this.Hkv, this.D]), lengths: state.lengths };
+      const zeros = () => Tensor.zeros([batch, grown, this.Hkv, this.D], 'float32', { device: k.device });
+      cache = { k: zeros(), v: zeros(), lengths: state.lengths };
       for (let r = 0; r < batch; r++) {
         copyTokens(run, state.k, r, 0, lengths[r]!, cache.k, 0);
         copyTokens(run, state.v, r, 0, lengths[r]!, cache.v, 0);
@@ -200,25 +237,22 @@ class AttentionMixer implements Mixer<AttentionState> {
       copyTokens(run, v, r, 0, L, cache.v, lengths[r]!);
     }
     const after = Int32Array.from(lengths, (n) => n + L);
-    filled.set(cache.k.data.buffer, after);
+    filled.set(storage(cache.k), after);
     return { k: cache.k, v: cache.v, lengths: new Tensor(Int32Array.from(after), [batch]) };
   }
 
   mergeStates(states: AttentionState[]): AttentionState {
     const lengths = states.map((s) => (s.lengths.data as Int32Array)[0]!);
     const slots = this.config.window > 0 ? this.config.window - 1 : Math.max(16, 2 ** Math.ceil(Math.log2(Math.max(...lengths))));
-    const merged: AttentionState = {
-      k: Tensor.zeros([states.length, slots, this.Hkv, this.D]),
-      v: Tensor.zeros([states.length, slots, this.Hkv, this.D]),
-      lengths: new Tensor(Int32Array.from(lengths), [states.length]),
-    };
+    const device = states[0]!.k.device;
+    const zeros = () => Tensor.zeros([states.length, slots, this.Hkv, this.D], 'float32', { device });
+    const merged: AttentionState = { k: zeros(), v: zeros(), lengths: new Tensor(Int32Array.from(lengths), [states.length]) };
     states.forEach((s, r) => {
       const n = this.config.window > 0 ? Math.min(lengths[r]!, slots) : lengths[r]!;
-      const row = this.Hkv * this.D;
-      merged.k.data.set(s.k.data.subarray(0, n * row), r * slots * row);
-      merged.v.data.set(s.v.data.subarray(0, n * row), r * slots * row);
+      copyTokens(immediate, s.k, 0, 0, n, merged.k, 0, r);
+      copyTokens(immediate, s.v, 0, 0, n, merged.v, 0, r);
     });
-    filled.set(merged.k.data.buffer, Int32Array.from(lengths));
+    filled.set(storage(merged.k), Int32Array.from(lengths));
     return merged;
   }
 }

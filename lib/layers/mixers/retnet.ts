@@ -47,6 +47,7 @@ class RetNetMixer implements Mixer<RetNetState> {
   readonly parameters: Record<string, Tensor>;
   /** log γ_h [h] */
   readonly logDecay: Tensor;
+  private deviceLogDecay: Tensor | undefined;
   /** rope base that gives torchscale's angles 10000^(−i/(K/2 − 1)) */
   private readonly ropeBase: number;
 
@@ -93,7 +94,9 @@ class RetNetMixer implements Mixer<RetNetState> {
     const q = rotated('q_proj.weight');
     const k = rotated('k_proj.weight');
     const v = run.linear({ x, weight: p['v_proj.weight']! }).y.reshape([batch, L, h, V]);
-    const g = run.expand({ x: this.logDecay, shape: [batch, L, h] }).y;
+    // A constant, not a parameter: a device forward uses a copy uploaded once.
+    const logDecay = x.device === 'cpu' ? this.logDecay : (this.deviceLogDecay ??= this.logDecay.toDeviceSync(x.device));
+    const g = run.expand({ x: logDecay, shape: [batch, L, h] }).y;
     const { o, finalState } = run.linearAttention({ q, k, v, g, scale: K ** -0.5, initialState: state?.S, outputFinalState: state !== undefined });
     // GroupNorm over heads (no affine), then the swish output gate: swish(W_g x) ⊙ norm(o).
     const gate = run.linear({ x, weight: p['g_proj.weight']! }).y;

@@ -31,7 +31,7 @@
 // Λ such that a^(1/c) at r = 1 is uniform in the square-root domain over [0.9, 0.999].
 
 import type { OpRunner } from '../../ops/index.js';
-import { Tensor } from '../../tensor.js';
+import { Tensor, type Device } from '../../tensor.js';
 import { Init } from '../init.js';
 import { checkInput, checkState, type Mixer, type MixerOutput } from '../mixer.js';
 import { registerMixer, type BaseConfig } from '../registry.js';
@@ -124,12 +124,15 @@ class RglruMixer implements Mixer<RglruState> {
     return { conv: Tensor.zeros(s.conv!), h: Tensor.zeros(s.h!), started: 0 };
   }
 
-  /** [L, W]: 1 on the first row (the reset position), 0 elsewhere; only its first row is used, so any L ≥ 1 fits. */
-  private reset(L: number): Tensor {
-    if (!this.resetMask || this.resetMask.shape[0] !== L) {
+  /**
+   * [L, W]: 1 on the first row (the reset position), 0 elsewhere; only its first row is used, so any L ≥ 1 fits.
+   * Kept on the device of the input (uploaded once per length) so a device forward reads no host tensor.
+   */
+  private reset(L: number, device: Device): Tensor {
+    if (!this.resetMask || this.resetMask.shape[0] !== L || this.resetMask.device !== device) {
       const m = Tensor.zeros([L, this.width]);
       m.data.fill(1, 0, this.width);
-      this.resetMask = m;
+      this.resetMask = m.toDeviceSync(device);
     }
     return this.resetMask;
   }
@@ -171,7 +174,7 @@ class RglruMixer implements Mixer<RglruState> {
     const fresh = state === undefined || state.started === 0;
     const inputs = { ...common, ig, ib: p['rg_lru.input_gate_bias']!.reshape([W]), x };
     const b = fresh
-      ? run.elementwise({ expr: B_RESET_EXPR, inputs: { ...inputs, reset: this.reset(L) } }).y
+      ? run.elementwise({ expr: B_RESET_EXPR, inputs: { ...inputs, reset: this.reset(L, u.device) } }).y
       : run.elementwise({ expr: B_EXPR, inputs }).y;
     const scan = run.diagonalScan({ a, b, initialState: state?.h });
     const hg = run.elementwise({ expr: 'h * gelu_tanh(g)', inputs: { h: scan.h, g: yBranch } }).y;
