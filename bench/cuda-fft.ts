@@ -5,18 +5,14 @@
 // time (the wait for the stream included) and ns per (channel · L log2 L).
 //   npm run bench -- cuda-fft [--quick]
 
-import { info, ops, Tensor } from '../lib/index.js';
-import { cudaUnavailableReason } from '../lib/cuda.js';
+import { ops, Tensor } from '../lib/index.js';
+import { cudaBenchSetup } from './cuda-gemm.js';
 import { printTable, timeSync, writeResults } from './harness.js';
 
 export async function runCudaFftBench(args: string[]): Promise<void> {
-  const reason = cudaUnavailableReason();
-  if (reason !== null) {
-    console.log(`no CUDA device: skipped (${reason})`);
-    return;
-  }
-  const quick = args.includes('--quick');
-  const device = info().cuda.devices[0]!;
+  const setup = cudaBenchSetup(args);
+  if (setup === null) return;
+  const { quick, device } = setup;
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];
   const [b, c, n] = [1, 256, 64];

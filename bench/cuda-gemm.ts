@@ -62,6 +62,17 @@ export function gpuPeak(device: ReturnType<typeof info>['cuda']['devices'][numbe
   return { fp32Tflops: rate(FP32_FMA_PER_SM), bf16Tflops: rate(BF16_FMA_PER_SM), bandwidthGBs: device.memoryBandwidth / 1e9 };
 }
 
+/** The device a CUDA suite runs on and its limits, or null (after saying why) when there is none. */
+export function cudaBenchSetup(args: string[]): { quick: boolean; device: ReturnType<typeof info>['cuda']['devices'][number]; peak: Peak } | null {
+  const reason = cudaUnavailableReason();
+  if (reason !== null) {
+    console.log(`no CUDA device: skipped (${reason})`);
+    return null;
+  }
+  const device = info().cuda.devices[0]!;
+  return { quick: args.includes('--quick'), device, peak: gpuPeak(device) };
+}
+
 function peerResults(quick: boolean): Record<string, number> | undefined {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'peers', 'torch_gemm.py');
   const shapes = JSON.stringify(SHAPES.map(({ M, K, N, weights, transB }) => ({ M, K, N, weights, transB })));
@@ -79,14 +90,9 @@ function key(s: Shape): string {
 }
 
 export async function runCudaGemmBench(args: string[]): Promise<void> {
-  const reason = cudaUnavailableReason();
-  if (reason !== null) {
-    console.log(`no CUDA device: skipped (${reason})`);
-    return;
-  }
-  const quick = args.includes('--quick');
-  const device = info().cuda.devices[0]!;
-  const peak = gpuPeak(device);
+  const setup = cudaBenchSetup(args);
+  if (setup === null) return;
+  const { quick, device, peak } = setup;
   console.log(`${device.name} (sm_${device.computeCapability.replace('.', '')}, ${device.multiprocessors} SMs, ${(device.clockRateKHz / 1e3).toFixed(0)} MHz)`);
   console.log(`peak: fp32 ${peak.fp32Tflops?.toFixed(1) ?? '?'} TFLOP/s, bf16 tensor ${peak.bf16Tflops?.toFixed(0) ?? '?'} TFLOP/s, memory ${peak.bandwidthGBs.toFixed(0)} GB/s`);
   const peers = args.includes('--peers') ? peerResults(quick) : undefined;

@@ -7,8 +7,8 @@
 // the wait for the stream included.
 //   npm run bench -- cuda-rnn [--quick]
 
-import { info, ops, Tensor } from '../lib/index.js';
-import { cudaUnavailableReason } from '../lib/cuda.js';
+import { ops, Tensor } from '../lib/index.js';
+import { cudaBenchSetup } from './cuda-gemm.js';
 import { printTable, timeSync, writeResults } from './harness.js';
 
 type Cell = 'lstm' | 'gru' | 'rnn';
@@ -21,13 +21,9 @@ function runner(cell: Cell, args: { x: Tensor; weightIH: Tensor; weightHH: Tenso
 }
 
 export async function runCudaRnnBench(args: string[]): Promise<void> {
-  const reason = cudaUnavailableReason();
-  if (reason !== null) {
-    console.log(`no CUDA device: skipped (${reason})`);
-    return;
-  }
-  const quick = args.includes('--quick');
-  const device = info().cuda.devices[0]!;
+  const setup = cudaBenchSetup(args);
+  if (setup === null) return;
+  const { quick, device } = setup;
   const [inputSize, H, L] = [256, 256, 512];
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];

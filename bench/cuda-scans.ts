@@ -5,9 +5,8 @@
 // Times are medians of the op on device tensors, the wait for the stream included.
 //   npm run bench -- cuda-scans [--quick]
 
-import { info, ops, Rng, Tensor } from '../lib/index.js';
-import { cudaUnavailableReason } from '../lib/cuda.js';
-import { gpuPeak } from './cuda-gemm.js';
+import { ops, Rng, Tensor } from '../lib/index.js';
+import { cudaBenchSetup } from './cuda-gemm.js';
 import { pct, printTable, timeSync, writeResults } from './harness.js';
 
 /** Decays of magnitude in [0.9, 0.999] (complex: random phases), so the scan neither explodes nor vanishes. */
@@ -19,14 +18,9 @@ function decays(size: number, seed: number): Tensor {
 }
 
 export async function runCudaScansBench(args: string[]): Promise<void> {
-  const reason = cudaUnavailableReason();
-  if (reason !== null) {
-    console.log(`no CUDA device: skipped (${reason})`);
-    return;
-  }
-  const quick = args.includes('--quick');
-  const device = info().cuda.devices[0]!;
-  const peak = gpuPeak(device);
+  const setup = cudaBenchSetup(args);
+  if (setup === null) return;
+  const { quick, device, peak } = setup;
   const timing = { minRuns: 5, minSeconds: quick ? 0.2 : 1 };
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];

@@ -10,20 +10,14 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { info, ops, Tensor } from '../lib/index.js';
-import { cudaUnavailableReason } from '../lib/cuda.js';
-import { gpuPeak } from './cuda-gemm.js';
+import { ops, Tensor } from '../lib/index.js';
+import { cudaBenchSetup } from './cuda-gemm.js';
 import { pct, printTable, timeSync, writeResults } from './harness.js';
 
 export async function runCudaSequenceBench(args: string[]): Promise<void> {
-  const reason = cudaUnavailableReason();
-  if (reason !== null) {
-    console.log(`no CUDA device: skipped (${reason})`);
-    return;
-  }
-  const quick = args.includes('--quick');
-  const device = info().cuda.devices[0]!;
-  const peak = gpuPeak(device);
+  const setup = cudaBenchSetup(args);
+  if (setup === null) return;
+  const { quick, device, peak } = setup;
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];
   const H = 8;

@@ -5,20 +5,14 @@
 // tensors with the wait for the stream included.
 //   npm run bench -- cuda-small-ops [--quick]
 
-import { info, ops, Tensor } from '../lib/index.js';
-import { cudaUnavailableReason } from '../lib/cuda.js';
-import { gpuPeak } from './cuda-gemm.js';
+import { ops, Tensor } from '../lib/index.js';
+import { cudaBenchSetup } from './cuda-gemm.js';
 import { pct, printTable, timeSync, writeResults } from './harness.js';
 
 export async function runCudaSmallOpsBench(args: string[]): Promise<void> {
-  const reason = cudaUnavailableReason();
-  if (reason !== null) {
-    console.log(`no CUDA device: skipped (${reason})`);
-    return;
-  }
-  const quick = args.includes('--quick');
-  const device = info().cuda.devices[0]!;
-  const peak = gpuPeak(device);
+  const setup = cudaBenchSetup(args);
+  if (setup === null) return;
+  const { quick, device, peak } = setup;
   const rows: (string | number)[][] = [];
   const results: Record<string, unknown>[] = [];
   const timing = { minRuns: 5, minSeconds: quick ? 0.2 : 1 };
