@@ -213,6 +213,9 @@ std::unordered_map<cudaStream_t, ScratchArena>& scratchArenas() {
 
 thread_local int batchDepth = 0;
 thread_local bool opDeferrable = false;
+// Set when an op of the current batch left its wait to the batch. A batch without one (every CPU batch) never
+// touches the CUDA runtime at its end: on a machine without a driver any CUDA call fails.
+thread_local bool waitPending = false;
 
 // Ops whose CUDA implementation never reads device memory on the host after launching without waiting for the
 // stream itself: they may leave the wait to the batch. Any other op (embedding reads its bad-id report back and
@@ -340,6 +343,7 @@ void* scratch(size_t bytes, cudaStream_t stream) {
 bool opWaitsDeferred() { return batchDepth > 0 && opDeferrable; }
 
 void recycleScratchInFlight(cudaStream_t stream) {
+  waitPending = true;
   std::lock_guard<std::mutex> lock(scratchMutex);
   auto it = scratchArenas().find(stream);
   if (it == scratchArenas().end()) return;
@@ -355,7 +359,8 @@ void BatchScope::nextOp(const char* op) { opDeferrable = deferrable(op); }
 BatchScope::~BatchScope() {
   if (finished_) return;
   // Unwinding (an op threw): still wait, so no kernel outlives the buffers the caller is about to drop.
-  if (--batchDepth == 0) {
+  if (--batchDepth == 0 && waitPending) {
+    waitPending = false;
     drainThreadStream();
     cudaGetLastError();
   }
@@ -363,7 +368,8 @@ BatchScope::~BatchScope() {
 
 void BatchScope::finish() {
   finished_ = true;
-  if (--batchDepth > 0) return;
+  if (--batchDepth > 0 || !waitPending) return;
+  waitPending = false;
   const cudaError_t launched = cudaGetLastError();
   const cudaError_t ran = drainThreadStream();
   CR_CUDA_CHECK(launched);
