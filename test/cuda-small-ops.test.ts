@@ -110,6 +110,27 @@ gpu('elementwise on the device re-checks the program (read back from the device)
   t.deepEqual(Array.from(f32(y)).map((v) => Math.round(v * 1e5)), Array.from(f32(x)).map((v) => Math.round((v + 1) * 1e5)));
 });
 
+gpu('elementwise on the device checks a program given as text (the inline path ops.elementwise takes)', (t) => {
+  const x = dev(Tensor.randn([5], { seed: 1 }));
+  const y = dev(Tensor.zeros([5]));
+  const constants = dev(new Tensor(Float32Array.from([2]), [1]));
+  const bits2 = new Int32Array(Float32Array.from([2]).buffer)[0]!;
+  // The device program tensor holds a valid program of the same length; the text is what the kernel runs.
+  const run = (program: number[], programCode: string, constantBits = String(bits2)) =>
+    native.runSync('elementwise', { in0: x, program: dev(new Tensor(Int32Array.from(program), [program.length], 'int32')), constants, y },
+      { programCode, constantBits });
+  t.throws(() => run([0, 0, 1, 0, 3, 0], '0,0,99,0,3,0'), { instanceOf: RangeError, message: /elementwise: unknown opcode 99 at instruction 1/ });
+  t.throws(() => run([0, 0], '0,3'), { instanceOf: RangeError, message: /elementwise: program reads input 3 of 1/ });
+  t.throws(() => run([1, 0], '1,5'), { instanceOf: RangeError, message: /elementwise: program reads constant 5 of 1/ });
+  t.throws(() => run([0, 0, 1, 0, 3, 0], '0,0,1,0'), { instanceOf: RangeError, message: /programCode\/constantBits hold 4\/1 values but the program\/constants tensors 6\/1/ });
+  t.throws(() => run([0, 0, 1, 0, 3, 0], '0,0,1,0,3,0', ''), { instanceOf: RangeError, message: /hold 6\/0 values/ });
+  t.throws(() => run([0, 0], '0,x'), { instanceOf: RangeError, message: /elementwise: programCode must be comma-separated int32 values, got 'x'/ });
+  t.throws(() => run([0, 0], '0,99999999999'), { instanceOf: RangeError, message: /programCode must be comma-separated int32 values/ });
+  // x · 2 from the text, while the device tensor says x + 2: the checked text is what runs.
+  run([0, 0, 1, 0, 3, 0], '0,0,1,0,5,0');
+  t.deepEqual(Array.from(f32(y)).map((v) => Math.round(v * 1e5)), Array.from(f32(x)).map((v) => Math.round(v * 2 * 1e5)));
+});
+
 // ---- norms -------------------------------------------------------------------------------------
 
 gpu('rmsNorm and layerNorm on the device match the CPU op: weight, bias, residual, gate before/after, groups, eps', async (t) => {

@@ -36,8 +36,9 @@ interface Compiled {
   constants: Tensor;
   /** input names in the order the program numbers them */
   names: string[];
-  /** program and constants on the cuda device, uploaded on the first device call */
-  onDevice?: { program: Tensor; constants: Tensor };
+  /** program and constants on the cuda device, uploaded on the first device call, with the same program as text
+   * (int32 pairs; the constants as float32 bit patterns) for the CUDA op to check and pass to its kernel by value */
+  onDevice?: { program: Tensor; constants: Tensor; programCode: string; constantBits: string };
 }
 
 type Token = { kind: 'num'; value: number } | { kind: 'id'; name: string } | { kind: 'sym'; text: string };
@@ -225,13 +226,20 @@ export const elementwise = defineOp<ElementwiseArgs, { y: Tensor }>({
     const y = output('y', outShape);
     // A device call takes every tensor from the device; the program is tiny and cached with its
     // compiled form, so it is uploaded once (the CUDA op re-checks a host copy of it).
-    let code = { program: program.program, constants: program.constants };
+    // On the device the CUDA op reads the program from its text (no read-back, so an op inside a batch does not
+    // wait for the stream); the device tensors keep the call's placement and serve programs too long to inline.
+    let code: { program: Tensor; constants: Tensor; programCode?: string; constantBits?: string } = program;
     if (y.device === 'cuda') {
-      program.onDevice ??= { program: program.program.toDeviceSync('cuda'), constants: program.constants.toDeviceSync('cuda') };
+      program.onDevice ??= {
+        program: program.program.toDeviceSync('cuda'),
+        constants: program.constants.toDeviceSync('cuda'),
+        programCode: Array.from(program.program.data as Int32Array).join(','),
+        constantBits: Array.from(new Int32Array((program.constants.data as Float32Array).slice().buffer)).join(','),
+      };
       code = program.onDevice;
     }
     const tensors: Record<string, Tensor> = { program: code.program, constants: code.constants, y };
     inputs.forEach((t, k) => (tensors[`in${k}`] = t));
-    return { tensors, result: { y } };
+    return { tensors, attrs: { programCode: code.programCode, constantBits: code.constantBits }, result: { y } };
   },
 });

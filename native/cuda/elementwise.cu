@@ -86,13 +86,23 @@ __device__ __forceinline__ V4 loadInput(const cpu::ElementwiseArgs& g, int k, in
   return r;
 }
 
+// A program of at most kInlineInstructions, already folded on the host, passed by value.
+struct InlineProgram {
+  int2 ins[kInlineInstructions];
+};
+
 // sharedProgram[pc] = (opcode, argument), a Const's argument replaced by its value's bits.
-__global__ void elementwiseKernel(cpu::ElementwiseArgs g, bool inShared) {
+__global__ void elementwiseKernel(cpu::ElementwiseArgs g, bool inShared, bool inlined, InlineProgram inlineProgram) {
   extern __shared__ int2 sharedProgram[];
   if (inShared) {
     for (int pc = threadIdx.x; pc < g.numInstructions; pc += blockDim.x) {
-      int2 ins = make_int2(g.program[2 * pc], g.program[2 * pc + 1]);
-      if (static_cast<EwOp>(ins.x) == EwOp::Const) ins.y = __float_as_int(g.constants[ins.y]);
+      int2 ins;
+      if (inlined) {
+        ins = inlineProgram.ins[pc];
+      } else {
+        ins = make_int2(g.program[2 * pc], g.program[2 * pc + 1]);
+        if (static_cast<EwOp>(ins.x) == EwOp::Const) ins.y = __float_as_int(g.constants[ins.y]);
+      }
       sharedProgram[pc] = ins;
     }
     __syncthreads();
@@ -134,15 +144,21 @@ __global__ void elementwiseKernel(cpu::ElementwiseArgs g, bool inShared) {
 
 }  // namespace
 
-void elementwise(const cpu::ElementwiseArgs& g, cudaStream_t stream) {
+void elementwise(const cpu::ElementwiseArgs& g, const int32_t* foldedProgram, cudaStream_t stream) {
   if (g.n == 0) return;
   const int threads = 256;
   const int64_t runs = (g.n + 3) / 4;
   const int64_t blocks = (runs + threads - 1) / threads;
   const size_t programBytes = static_cast<size_t>(g.numInstructions) * sizeof(int2);
-  const bool inShared = programBytes <= 32 * 1024;
+  const bool inlined = foldedProgram != nullptr;
+  if (inlined && g.numInstructions > kInlineInstructions) throwRange("elementwise: an inline program holds at most ", kInlineInstructions, " instructions");
+  const bool inShared = inlined || programBytes <= 32 * 1024;
+  InlineProgram inlineProgram{};
+  if (inlined) {
+    for (int pc = 0; pc < g.numInstructions; ++pc) inlineProgram.ins[pc] = make_int2(foldedProgram[2 * pc], foldedProgram[2 * pc + 1]);
+  }
   elementwiseKernel<<<static_cast<unsigned>(blocks < 65535 * 16 ? blocks : 65535 * 16), threads, inShared ? programBytes : 0,
-                      stream>>>(g, inShared);
+                      stream>>>(g, inShared, inlined, inlineProgram);
 }
 
 }  // namespace cr::cuda

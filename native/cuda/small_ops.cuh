@@ -14,7 +14,11 @@ namespace cr::cuda {
 // The program and constants are read from device memory (g.program,
 // g.constants) into shared memory by every block; the op has checked a host
 // copy of the program already.
-void elementwise(const cpu::ElementwiseArgs& g, cudaStream_t stream);  // native/cuda/elementwise.cu
+// foldedProgram: null (the kernel reads g.program and g.constants from the device), or the checked program as host
+// (opcode, argument) pairs with every Const's argument replaced by its float's bits, at most kInlineInstructions,
+// passed to the kernel by value.
+constexpr int kInlineInstructions = 256;
+void elementwise(const cpu::ElementwiseArgs& g, const int32_t* foldedProgram, cudaStream_t stream);  // native/cuda/elementwise.cu
 void norm(const cpu::NormArgs& g, cudaStream_t stream);                // native/cuda/norm.cu
 void softmax(const cpu::SoftmaxArgs& g, cudaStream_t stream);          // native/cuda/softmax.cu
 void rope(const cpu::RopeArgs& g, cudaStream_t stream);                // native/cuda/rope.cu
