@@ -10,6 +10,7 @@ import { cudaOpNames } from '../lib/cuda.js';
 import { fftConvRef, fftConvRefByFft } from './reference/fft_conv.js';
 import { ssmKernelRef, type Discretization } from './reference/ssm_kernel.js';
 import { relError } from './helpers.js';
+import { s4dLayer, type S4dLayer } from './inputs.js';
 
 const cuda = info().cuda;
 const skipReason: string | null = cuda.available
@@ -146,37 +147,7 @@ gpu('fftConv on the device rejects bad input with errors naming the argument', a
 
 // ---- ssmKernel ------------------------------------------------------------------------------
 
-interface Layer {
-  A: Tensor;
-  B: Tensor;
-  C: Tensor;
-  delta: Tensor;
-}
-
-/** Random S4D-Lin parameters as in test/ssm-kernel.test.ts; `edge` adds A = 0 (ZOH's limit) and a purely imaginary A. */
-function s4dLayer(c: number, n: number, seed: number, edge = false): Layer {
-  const A = new Float32Array(c * n * 2);
-  const re = Tensor.rand([c * n], { seed, low: -1.5, high: -0.05 }).data as Float32Array;
-  const jitter = Tensor.rand([c * n], { seed: seed + 1, low: -0.3, high: 0.3 }).data as Float32Array;
-  for (let i = 0; i < c * n; i++) {
-    A[2 * i] = re[i]!;
-    A[2 * i + 1] = Math.PI * ((i % n) + jitter[i]!);
-  }
-  if (edge) {
-    A[0] = 0;
-    A[1] = 0;
-    if (c * n > 1) A[2] = 0;
-  }
-  const logDt = Tensor.rand([c], { seed: seed + 2, low: Math.log(1e-3), high: Math.log(1e-1) }).data as Float32Array;
-  return {
-    A: new Tensor(A, [c, n, 2]),
-    B: Tensor.randn([c, n, 2], { seed: seed + 3, std: Math.SQRT1_2 }),
-    C: Tensor.randn([c, n, 2], { seed: seed + 4, std: Math.SQRT1_2 }),
-    delta: new Tensor(Float32Array.from(logDt, Math.exp), [c]),
-  };
-}
-
-function onDevice(layer: Layer): Layer {
+function onDevice(layer: S4dLayer): S4dLayer {
   return { A: dev(layer.A), B: dev(layer.B), C: dev(layer.C), delta: dev(layer.delta) };
 }
 

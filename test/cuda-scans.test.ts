@@ -8,12 +8,13 @@
 // chunked on any device, c = 1000 with short L is one pass.
 
 import test from 'ava';
-import { configure, info, ops, Rng, Tensor } from '../lib/index.js';
+import { configure, info, ops, Tensor } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { cudaOpNames } from '../lib/cuda.js';
 import { diagonalScanRef } from './reference/diagonal_scan.js';
 import { blockScanRef } from './reference/block_scan.js';
 import { relError } from './helpers.js';
+import { diagonalScanInputs } from './inputs.js';
 
 const cuda = info().cuda;
 const skipReason: string | null = cuda.available
@@ -60,44 +61,6 @@ function sameBits(x: Float32Array, y: Float32Array): boolean {
 
 // ---- diagonalScan ------------------------------------------------------------------------
 
-/**
- * Decays as LRU / RG-LRU make them (as test/diagonal-scan.test.ts): per (batch, channel) a
- * magnitude r in [low, high] and a phase θ, each step |a_t| = r^s, phase θ·s, s in [0.5, 1.5];
- * real decays get a random sign per channel.
- */
-function decays([batch, L, c]: [number, number, number], complex: boolean, seed: number, low: number, high: number): Tensor {
-  const rng = new Rng(seed);
-  const magnitude = Array.from({ length: batch * c }, () => low + (high - low) * rng.uniform());
-  const phase = Array.from({ length: batch * c }, () => 2 * Math.PI * rng.uniform());
-  const sign = Array.from({ length: batch * c }, () => (rng.uniform() < 0.5 ? -1 : 1));
-  const data = new Float32Array(batch * L * c * (complex ? 2 : 1));
-  for (let bi = 0; bi < batch; bi++) {
-    for (let t = 0; t < L; t++) {
-      for (let ch = 0; ch < c; ch++) {
-        const k = bi * c + ch;
-        const s = 0.5 + rng.uniform();
-        const r = magnitude[k]! ** s;
-        const i = (bi * L + t) * c + ch;
-        if (complex) {
-          data[2 * i] = r * Math.cos(phase[k]! * s);
-          data[2 * i + 1] = r * Math.sin(phase[k]! * s);
-        } else {
-          data[i] = sign[k]! * r;
-        }
-      }
-    }
-  }
-  return new Tensor(data, complex ? [batch, L, c, 2] : [batch, L, c]);
-}
-
-function diagInputs(batch: number, L: number, c: number, complex: boolean, seed: number, low = 0.5, high = 0.999) {
-  const tail = complex ? [2] : [];
-  return {
-    a: decays([batch, L, c], complex, seed, low, high),
-    b: Tensor.randn([batch, L, c, ...tail], { seed: seed + 1 }),
-    state: Tensor.randn([batch, c, ...tail], { seed: seed + 2 }),
-  };
-}
 
 /** Runs diagonalScan on the device and checks it against the CPU op and the float64 reference. */
 async function checkDiagonal(t: import('ava').ExecutionContext, label: string, a: Tensor, b: Tensor, complex: boolean, state: Tensor | undefined, bound = 1e-5) {
@@ -121,7 +84,7 @@ gpu('diagonalScan on the device matches the CPU op and the reference (real/compl
   ];
   for (const complex of [false, true]) {
     for (const [batch, L, c] of shapes) {
-      const { a, b, state } = diagInputs(batch, L, c, complex, L + c);
+      const { a, b, state } = diagonalScanInputs(batch, L, c, complex, L + c);
       for (const initial of [undefined, state]) {
         await checkDiagonal(t, `b=${batch} L=${L} c=${c} complex=${complex} state=${initial !== undefined}`, a, b, complex, initial);
       }
@@ -131,7 +94,7 @@ gpu('diagonalScan on the device matches the CPU op and the reference (real/compl
 
 gpu('diagonalScan on the device: long L with few channels (the time-chunked path), real and complex', async (t) => {
   for (const complex of [false, true]) {
-    const { a, b, state } = diagInputs(1, 65536, 16, complex, 7, 0.9, 0.9999);
+    const { a, b, state } = diagonalScanInputs(1, 65536, 16, complex, 7, 0.9, 0.9999);
     await checkDiagonal(t, `L=65536 c=16 complex=${complex}`, a, b, complex, state, 1e-4);
   }
 });
@@ -145,7 +108,7 @@ gpu('diagonalScan on the device: decays near 0 (products underflow) and near 1, 
   for (const [name, low, high] of regimes) {
     for (const complex of [false, true]) {
       for (const [batch, L, c] of [[2, 300, 33], [1, 8192, 5]] as [number, number, number][]) {
-        const { a, b, state } = diagInputs(batch, L, c, complex, 3, low, high);
+        const { a, b, state } = diagonalScanInputs(batch, L, c, complex, 3, low, high);
         // |a| up to 1 keeps everything: float32 rounding grows like a random walk over L steps.
         await checkDiagonal(t, `${name} L=${L} c=${c} complex=${complex}`, a, b, complex, state, high === 1 ? 1e-4 : 1e-5);
       }
@@ -164,7 +127,7 @@ gpu('diagonalScan on the device: decays near 0 (products underflow) and near 1, 
 gpu('diagonalScan on the device: two calls chained through lastState equal one call', async (t) => {
   for (const complex of [false, true]) {
     for (const [L, c, cut] of [[2500, 3, 1000], [300, 1000, 7], [5000, 1, 4999]] as [number, number, number][]) {
-      const { a, b, state } = diagInputs(2, L, c, complex, 11);
+      const { a, b, state } = diagonalScanInputs(2, L, c, complex, 11);
       const dev = await onDevice({ a, b, state, a1: timeSlice(a, 0, cut), b1: timeSlice(b, 0, cut), a2: timeSlice(a, cut, L), b2: timeSlice(b, cut, L) });
       const whole = ops.diagonalScanSync({ a: dev.a, b: dev.b, initialState: dev.state, complex });
       const first = ops.diagonalScanSync({ a: dev.a1, b: dev.b1, initialState: dev.state, complex });
@@ -180,7 +143,7 @@ gpu('diagonalScan on the device: two calls chained through lastState equal one c
 
 gpu('diagonalScan on the device: sync and async agree; inputs are left unchanged; complex views at an odd float offset', async (t) => {
   for (const complex of [false, true]) {
-    const { a, b, state } = diagInputs(2, 3000, 5, complex, 21);
+    const { a, b, state } = diagonalScanInputs(2, 3000, 5, complex, 21);
     const dev = await onDevice({ a, b, state });
     const sync = ops.diagonalScanSync({ a: dev.a, b: dev.b, initialState: dev.state, complex });
     const pending = ops.diagonalScan({ a: dev.a, b: dev.b, initialState: dev.state, complex });
@@ -193,7 +156,7 @@ gpu('diagonalScan on the device: sync and async agree; inputs are left unchanged
     }
   }
   // A complex tensor 4 bytes past an 8-byte boundary takes the two-float loads.
-  const { a, b, state } = diagInputs(1, 700, 7, true, 31);
+  const { a, b, state } = diagonalScanInputs(1, 700, 7, true, 31);
   const shift = async (x: Tensor) => {
     const flat = new Float32Array(x.size + 1);
     flat.set(x.data as Float32Array, 1);

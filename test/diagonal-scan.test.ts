@@ -7,50 +7,10 @@
 // time-chunked reduce-then-scan (on every ISA: c = 1 is one vector on each).
 
 import test from 'ava';
-import { getNumThreads, ops, Rng, setNumThreads, Tensor } from '../lib/index.js';
+import { getNumThreads, ops, setNumThreads, Tensor } from '../lib/index.js';
 import { diagonalScanRef } from './reference/diagonal_scan.js';
 import { forEachIsa, relError, sameBytes, snapshot } from './helpers.js';
-
-/**
- * Decays as LRU / RG-LRU make them: per (batch, channel) a magnitude r uniform
- * in [low, high] and (complex) a phase θ, and at each step |a_t| = r^s with s
- * in [0.5, 1.5] and phase θ·s, so a channel remembers about 1/(1 − r) steps
- * while a_t still varies over time. Real decays get random signs per channel.
- */
-function decays(shape: [number, number, number], complex: boolean, seed: number, low: number, high: number): Tensor {
-  const [batch, L, c] = shape;
-  const rng = new Rng(seed);
-  const magnitude = Array.from({ length: batch * c }, () => low + (high - low) * rng.uniform());
-  const phase = Array.from({ length: batch * c }, () => 2 * Math.PI * rng.uniform());
-  const sign = Array.from({ length: batch * c }, () => (rng.uniform() < 0.5 ? -1 : 1));
-  const data = new Float32Array(batch * L * c * (complex ? 2 : 1));
-  for (let bi = 0; bi < batch; bi++) {
-    for (let t = 0; t < L; t++) {
-      for (let ch = 0; ch < c; ch++) {
-        const k = bi * c + ch;
-        const s = 0.5 + rng.uniform();
-        const r = magnitude[k]! ** s;
-        const i = (bi * L + t) * c + ch;
-        if (complex) {
-          data[2 * i] = r * Math.cos(phase[k]! * s);
-          data[2 * i + 1] = r * Math.sin(phase[k]! * s);
-        } else {
-          data[i] = sign[k]! * r;
-        }
-      }
-    }
-  }
-  return new Tensor(data, complex ? [batch, L, c, 2] : [batch, L, c]);
-}
-
-function inputs(batch: number, L: number, c: number, complex: boolean, seed: number, low = 0.5, high = 0.999) {
-  const tail = complex ? [2] : [];
-  return {
-    a: decays([batch, L, c], complex, seed, low, high),
-    b: Tensor.randn([batch, L, c, ...tail], { seed: seed + 1 }),
-    state: Tensor.randn([batch, c, ...tail], { seed: seed + 2 }),
-  };
-}
+import { diagonalScanInputs as inputs } from './inputs.js';
 
 /** Steps [t0, t1) of a [b, L, ...] tensor, copied. */
 function timeSlice(t: Tensor, t0: number, t1: number): Tensor {

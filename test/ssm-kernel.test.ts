@@ -7,6 +7,7 @@ import test from 'ava';
 import { ops, Tensor } from '../lib/index.js';
 import { discretizeRef, ssmKernelRef, ssmRecurrenceRef, type Discretization } from './reference/ssm_kernel.js';
 import { forEachIsa, relError, sameBytes, snapshot } from './helpers.js';
+import { s4dLayer } from './inputs.js';
 
 /** Bitwise-equal contents (t.deepEqual on long arrays overflows ava's differ). */
 function identical(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
@@ -16,44 +17,6 @@ function identical(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
 }
 
 const DISCRETIZATIONS: Discretization[] = ['zoh', 'bilinear'];
-
-interface Layer {
-  A: Tensor;
-  B: Tensor;
-  C: Tensor;
-  delta: Tensor;
-}
-
-/**
- * Random S4D parameters: A = −a + iπ·(n + jitter) (S4D-Lin, real parts from
- * −0.05 to −1.5), complex Gaussian B and C, Δ log-uniform in [1e-3, 1e-1] as
- * S4D initialises it. `edge` adds the boundary cases: A = 0 exactly (ZOH's
- * limit B̄ = Δ·B) and purely imaginary A (undamped oscillators, |Ā| = 1).
- */
-function s4dLayer(c: number, n: number, seed: number, edge = false): Layer {
-  const A = new Float32Array(c * n * 2);
-  const re = Tensor.rand([c * n], { seed, low: -1.5, high: -0.05 }).data as Float32Array;
-  const jitter = Tensor.rand([c * n], { seed: seed + 1, low: -0.3, high: 0.3 }).data as Float32Array;
-  for (let ch = 0; ch < c; ch++) {
-    for (let i = 0; i < n; i++) {
-      const at = ch * n + i;
-      A[2 * at] = re[at]!;
-      A[2 * at + 1] = Math.PI * (i + jitter[at]!);
-    }
-  }
-  if (edge) {
-    A[0] = 0;
-    A[1] = 0;
-    if (c * n > 1) A[2] = 0;
-  }
-  const logDt = Tensor.rand([c], { seed: seed + 2, low: Math.log(1e-3), high: Math.log(1e-1) }).data as Float32Array;
-  return {
-    A: new Tensor(A, [c, n, 2]),
-    B: Tensor.randn([c, n, 2], { seed: seed + 3, std: Math.SQRT1_2 }),
-    C: Tensor.randn([c, n, 2], { seed: seed + 4, std: Math.SQRT1_2 }),
-    delta: new Tensor(Float32Array.from(logDt, Math.exp), [c]),
-  };
-}
 
 test('the reference reproduces hand-worked kernels of a one-state real SSM', (t) => {
   // A = −1, B = C = 1, Δ = 1. ZOH: Ā = e^{−1}, B̄ = 1 − e^{−1}, K[l] = 2(1 − e^{−1})e^{−l}.
