@@ -313,6 +313,13 @@ struct MlstmArgs {
   int mode = 0;
 };
 
+// Whether linearAttention / mlstm (CPU and CUDA) take the recurrent form: `mode` when it forces one, else below
+// half a chunk of tokens, where the chunked form's fixed work per chunk (transposes, score blocks) is not amortised.
+inline bool useRecurrentForm(int mode, int64_t T, int64_t chunkSize) {
+  if (mode != 0) return mode == 2;
+  return 2 * T < chunkSize;
+}
+
 // Softmax attention per head: o = softmax(mask(softcap(scale · q·kᵀ))) · v.
 // q [batch, Tq, heads, D], k/v [batch, Tk, kvHeads, D], o like q, all
 // contiguous; query head h reads kv head h / (heads / kvHeads). Row r holds

@@ -262,17 +262,10 @@ static void runRecurrent(const LinearAttentionArgs& a, Sequence& s, Decay decay,
 
 }  // namespace
 
-// Chunked below this many tokens costs more than the recurrence: the chunk's
-// fixed work (transposes, score blocks) is not yet amortised.
-static inline bool useRecurrent(int mode, int64_t T, int64_t chunkSize) {
-  if (mode != 0) return mode == 2;
-  return 2 * T < chunkSize;
-}
-
 void linearAttention(const LinearAttentionArgs& a) {
   const int64_t H = a.heads, K = a.K, V = a.V;
   const Decay decay = a.gk ? Decay::Channel : a.g ? Decay::Scalar : Decay::None;
-  const bool recurrent = useRecurrent(a.mode, a.T, a.chunkSize);
+  const bool recurrent = useRecurrentForm(a.mode, a.T, a.chunkSize);
   const la::Split split = la::splitWork(a.batch * H, V);
   la::runTasks(split.tasks(), a.batch * H * a.T * K * V, [&](int64_t task) {
     la::FlushDenormals flush;

@@ -189,7 +189,7 @@ static void runRecurrent(const MlstmArgs& a, Cell& c, const float* initialC, Scr
 
 void mlstm(const MlstmArgs& a) {
   const int64_t H = a.heads, K = a.K, V = a.V;
-  const bool recurrent = a.mode != 0 ? a.mode == 2 : 2 * a.T < a.chunkSize;
+  const bool recurrent = useRecurrentForm(a.mode, a.T, a.chunkSize);
   const la::Split split = la::splitWork(a.batch * H, V);
   la::runTasks(split.tasks(), a.batch * H * a.T * K * V, [&](int64_t task) {
     la::FlushDenormals flush;

@@ -100,7 +100,7 @@ void launchChunked(const ChunkParams& p, cudaStream_t stream) {
 
 void linearAttention(const cpu::LinearAttentionArgs& a, cudaStream_t stream) {
   const int64_t BH = a.batch * a.heads;
-  const bool recurrent = a.mode != 0 ? a.mode == 2 : 2 * a.T < a.chunkSize;
+  const bool recurrent = cpu::useRecurrentForm(a.mode, a.T, a.chunkSize);
   if (recurrent) {
     float* state = a.finalState;
     if (state == nullptr) state = static_cast<float*>(scratch(static_cast<size_t>(BH * a.K * a.V) * sizeof(float), stream));

@@ -140,7 +140,7 @@ __global__ void __launch_bounds__(kRecWarps * kLanes) recurrentKernel(cpu::Mlstm
 
 void mlstm(const cpu::MlstmArgs& a, cudaStream_t stream) {
   const int64_t BH = a.batch * a.heads;
-  const bool recurrent = a.mode != 0 ? a.mode == 2 : 2 * a.T < a.chunkSize;
+  const bool recurrent = cpu::useRecurrentForm(a.mode, a.T, a.chunkSize);
   if (recurrent) {
     float* state = a.finalC;
     if (state == nullptr) state = static_cast<float*>(scratch(static_cast<size_t>(BH * a.K * a.V) * sizeof(float), stream));
