@@ -5,19 +5,14 @@
 // emulator build).
 
 import test from 'ava';
-import { info, ops, Tensor } from '../lib/index.js';
+import { ops, Tensor } from '../lib/index.js';
 import { cudaOpNames } from '../lib/cuda.js';
 import { fftConvRef, fftConvRefByFft } from './reference/fft_conv.js';
 import { ssmKernelRef, type Discretization } from './reference/ssm_kernel.js';
-import { relError } from './helpers.js';
+import { cudaTests, relError } from './helpers.js';
 import { s4dLayer, type S4dLayer } from './inputs.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda-fft-conv.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
+const { cuda, gpu } = cudaTests('cuda-fft-conv.test');
 
 const dev = (t: Tensor): Tensor => t.toDeviceSync('cuda');
 const host = (t: Tensor): Float32Array => t.toHostSync().data as Float32Array;

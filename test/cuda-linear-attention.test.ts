@@ -6,17 +6,12 @@
 // printed); under the CPU emulator of the CUDA model (CROSSROAD_BUILD=emu) they run for real.
 
 import test from 'ava';
-import { info, ops, Tensor } from '../lib/index.js';
+import { ops, Tensor } from '../lib/index.js';
 import { linearAttentionRef } from './reference/linear_attention.js';
 import { mlstmRef } from './reference/mlstm.js';
-import { relError } from './helpers.js';
+import { cudaTests, relError } from './helpers.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda-linear-attention.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
+const { cuda, gpu } = cudaTests('cuda-linear-attention.test');
 
 type Tensors = Record<string, Tensor | undefined>;
 

@@ -12,17 +12,11 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configure, info, KVCache, models, OpBatch, ops, Tensor, type LanguageModel, type ModelConfig } from '../lib/index.js';
+import { configure, KVCache, models, OpBatch, ops, Tensor, type LanguageModel, type ModelConfig } from '../lib/index.js';
 import { presetConfig } from '../lib/models/presets.js';
-import { relError } from './helpers.js';
+import { cudaTests, relError } from './helpers.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda-models.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
-const noGpu = skipReason === null ? test.skip : test;
+const { skipReason, gpu, noGpu } = cudaTests('cuda-models.test');
 
 configure({ poisonOutputs: true });
 

@@ -5,19 +5,14 @@
 // emulator build) is available.
 
 import test, { type ExecutionContext } from 'ava';
-import { info, ops, Tensor } from '../lib/index.js';
+import { ops, Tensor } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { cudaOpNames } from '../lib/cuda.js';
 import type { Cell } from './reference/rnn.js';
 import { gatesOf } from './reference/rnn.js';
-import { relError, sameBytes, snapshot } from './helpers.js';
+import { cudaTests, relError, sameBytes, snapshot } from './helpers.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda-rnn.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
+const { cuda, skipReason, gpu } = cudaTests('cuda-rnn.test');
 
 const CELLS: Cell[] = ['lstm', 'gru', 'rnn-tanh', 'rnn-relu'];
 type Path = 'persistent' | 'step' | 'auto';

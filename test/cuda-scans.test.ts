@@ -8,20 +8,15 @@
 // chunked on any device, c = 1000 with short L is one pass.
 
 import test from 'ava';
-import { configure, info, ops, Tensor } from '../lib/index.js';
+import { configure, ops, Tensor } from '../lib/index.js';
 import { native } from '../lib/native.js';
 import { cudaOpNames } from '../lib/cuda.js';
 import { diagonalScanRef } from './reference/diagonal_scan.js';
 import { blockScanRef } from './reference/block_scan.js';
-import { relError } from './helpers.js';
+import { cudaTests, relError } from './helpers.js';
 import { diagonalScanInputs } from './inputs.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda-scans.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
+const { cuda, gpu } = cudaTests('cuda-scans.test');
 
 // Device outputs start as NaN: an element a kernel forgets to write fails the comparison.
 configure({ poisonOutputs: true });

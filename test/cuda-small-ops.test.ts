@@ -4,16 +4,11 @@
 // Skipped (with the reason printed) where no CUDA device — or the emulator build — is available.
 
 import test from 'ava';
-import { info, ops, Tensor } from '../lib/index.js';
+import { ops, Tensor } from '../lib/index.js';
 import { native } from '../lib/native.js';
-import { relError } from './helpers.js';
+import { cudaTests, relError } from './helpers.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda-small-ops.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
+const { gpu } = cudaTests('cuda-small-ops.test');
 
 const dev = (x: Tensor): Tensor => x.toDeviceSync('cuda');
 const host = (x: Tensor): Tensor => x.toHostSync();

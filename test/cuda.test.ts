@@ -9,15 +9,9 @@ import { info, ops, Tensor, OpBatch } from '../lib/index.js';
 import { DeviceStorage } from '../lib/tensor.js';
 import { native, type DeviceBuffer } from '../lib/native.js';
 import { cudaMemory, cudaOpNames } from '../lib/cuda.js';
-import { relError } from './helpers.js';
+import { cudaTests, relError } from './helpers.js';
 
-const cuda = info().cuda;
-const skipReason: string | null = cuda.available
-  ? null
-  : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
-if (skipReason !== null) console.log(`cuda.test: CUDA device tests skipped: ${skipReason}`);
-const gpu = skipReason === null ? test.serial : test.skip;
-const noGpu = skipReason === null ? test.skip : test;
+const { cuda, skipReason, gpu, noGpu } = cudaTests('cuda.test');
 
 test('the reason CUDA tests are skipped is reported', (t) => {
   if (skipReason === null) {

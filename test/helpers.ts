@@ -1,6 +1,7 @@
 // Shared test helpers: seeded inputs, the relative-error measure, and
 // switching on NaN-poisoned outputs for every test process.
 
+import test from 'ava';
 import { configure, info, setIsa, Tensor, type Isa } from '../lib/index.js';
 
 // Every output an op allocates starts as NaN, so an element a kernel forgets
@@ -67,4 +68,19 @@ export function sameBytes(t: Tensor, before: Uint8Array): boolean {
   if (now.length !== before.length) return false;
   for (let i = 0; i < now.length; i++) if (now[i] !== before[i]) return false;
   return true;
+}
+
+/**
+ * The CUDA gate of a test file: `gpu` runs a test (serially) where a CUDA device can be used and skips it
+ * elsewhere, the reason printed once under `file`'s name; `noGpu` runs the tests of what happens without one.
+ */
+export function cudaTests(file: string) {
+  const cuda = info().cuda;
+  const skipReason: string | null = cuda.available
+    ? null
+    : (cuda.reason ?? (cuda.built ? 'no CUDA device found' : 'this build has no CUDA support'));
+  if (skipReason !== null) console.log(`${file}: CUDA device tests skipped: ${skipReason}`);
+  const gpu = skipReason === null ? test.serial : test.skip;
+  const noGpu = skipReason === null ? test.skip : test;
+  return { cuda, skipReason, gpu, noGpu };
 }
