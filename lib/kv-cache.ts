@@ -33,7 +33,7 @@
 
 import { immediate, OpBatch, type OpRunner } from './ops/index.js';
 import { newDeviceOutput, newOutput } from './ops/registry.js';
-import { Tensor, type Device } from './tensor.js';
+import { checkDevice, Tensor, type Device } from './tensor.js';
 import { bytesPerElement } from './dtype.js';
 import { requireCuda } from './cuda.js';
 import { describe, shapeString } from './validate.js';
@@ -105,8 +105,7 @@ export class KVCache {
     if (this.window !== undefined && options.capacity !== undefined) {
       throw new RangeError(`${NAME}: capacity is for a full cache; a windowed cache holds exactly window = ${this.window} tokens per row`);
     }
-    const device = options.device ?? 'cpu';
-    if (device !== 'cpu' && device !== 'cuda') throw new TypeError(`${NAME}: device must be 'cpu' or 'cuda', got ${describe(device)}`);
+    const device = checkDevice(NAME, options.device ?? 'cpu');
     if (device === 'cuda') requireCuda(NAME);
     this.device = device;
     const capacity = this.window ?? (options.capacity === undefined ? 256 : positiveInteger(NAME, 'capacity', options.capacity));

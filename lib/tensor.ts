@@ -40,7 +40,8 @@ function onDeviceError(what: string): TypeError {
   );
 }
 
-function checkDevice(where: string, device: unknown): Device {
+/** `device` as a Device, or a TypeError naming `where` and what came. */
+export function checkDevice(where: string, device: unknown): Device {
   if (device !== 'cpu' && device !== 'cuda') {
     throw new TypeError(`${where}: device must be 'cpu' or 'cuda', got ${typeof device === 'string' ? JSON.stringify(device) : describeData(device)}`);
   }

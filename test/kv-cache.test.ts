@@ -157,6 +157,7 @@ test('KVCache rejects bad options and arguments with a TypeError or RangeError n
   t.throws(() => new KVCache({ batch: 1, kvHeads: 2, headDim: 8, window: 2.5 }), { instanceOf: RangeError, message: /KVCache: window must be a positive integer/ });
   t.throws(() => new KVCache({ batch: 1, kvHeads: 2, headDim: 8, window: 4, capacity: 8 }), { instanceOf: RangeError, message: /capacity is for a full cache/ });
   t.throws(() => new KVCache({ batch: 1, kvHeads: 2, headDim: 8, size: 3 } as never), { instanceOf: TypeError, message: /KVCache: unknown option 'size'/ });
+  t.throws(() => new KVCache({ batch: 1, kvHeads: 2, headDim: 8, device: 'gpu' as 'cuda' }), { instanceOf: TypeError, message: /KVCache: device must be 'cpu' or 'cuda', got "gpu"/ });
 
   const cache = new KVCache({ batch: 2, kvHeads: 2, headDim: 8 });
   const q = Tensor.randn([2, 3, 4, 8], { seed: 1 });

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { Tensor, type Device } from '../tensor.js';
+import { checkDevice, Tensor, type Device } from '../tensor.js';
 import { requireCuda } from '../cuda.js';
 import type { LayerSpec, ModelConfig } from './config.js';
 import { LanguageModel } from './model.js';
@@ -408,8 +408,7 @@ function weightFiles(dir: string): string[] {
 
 /** Checks a models.create/load `device` option; throws an Error saying why when CUDA cannot be used. */
 export function checkModelDevice(where: string, device: unknown): Device {
-  if (device === undefined || device === 'cpu') return 'cpu';
-  if (device !== 'cuda') throw new TypeError(`${where}: device must be 'cpu' or 'cuda', got ${JSON.stringify(device)}`);
+  if (device === undefined || checkDevice(where, device) === 'cpu') return 'cpu';
   requireCuda(where);
   return 'cuda';
 }

@@ -19,7 +19,7 @@
 // logits, and generate downloads only the rows it samples from.
 
 import { OpBatch, type OpRunner } from '../ops/index.js';
-import { Tensor, type Device } from '../tensor.js';
+import { checkDevice, Tensor, type Device } from '../tensor.js';
 import { requireCuda } from '../cuda.js';
 import { native } from '../native.js';
 import { markDeviceWrite } from '../layers/mixers/derived.js';
@@ -238,8 +238,7 @@ export class LanguageModel {
   }
 
   private checkMove(where: string, device: Device): Tensor[] {
-    if (device !== 'cpu' && device !== 'cuda') throw new TypeError(`${where}: device must be 'cpu' or 'cuda', got ${JSON.stringify(device)}`);
-    if (device === 'cuda') requireCuda(`LanguageModel.${where}`);
+    if (checkDevice(where, device) === 'cuda') requireCuda(`LanguageModel.${where}`);
     const unique = new Set<Tensor>();
     for (const record of this.parameterRecords()) for (const t of Object.values(record)) if (t.device !== device) unique.add(t);
     for (const b of this.blocks) if (b.linear && b.linear.device !== device) unique.add(b.linear);
